@@ -1,0 +1,1 @@
+"""Discovery, registration and CLI-account operations."""

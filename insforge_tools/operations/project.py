@@ -1,0 +1,1 @@
+"""Project operations: link, current, metadata, SQL."""

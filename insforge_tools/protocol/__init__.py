@@ -1,0 +1,1 @@
+"""Agent registration protocol: discovery, consent, ID-JAG, /agent/auth."""

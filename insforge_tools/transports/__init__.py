@@ -1,0 +1,1 @@
+"""Ways to reach InsForge: the CLI and direct HTTP."""
