@@ -21,11 +21,11 @@ class ThreadedServer:
     call that waits on a worker thread).
     """
 
-    def __init__(self, app: Any, *, name: str, host: str = "127.0.0.1") -> None:
-        self.app = app
+    def __init__(self, *, name: str, host: str = "127.0.0.1") -> None:
         self.name = name
         self.host = host
         self.port: int | None = None
+        self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -35,13 +35,21 @@ class ThreadedServer:
             raise RuntimeError(f"The {self.name} server is not running.")
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout: float = 15.0) -> str:
-        """Start serving and return the base URL once the server accepts requests."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on")
+    def bind(self) -> str:
+        """Bind a free port and return the base URL; the app can then be built with it."""
+        if self._socket is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, 0))
+            self._socket = sock
+            self.port = sock.getsockname()[1]
+        return self.url
+
+    def start(self, app: Any, timeout: float = 15.0) -> str:
+        """Serve ``app`` and return the base URL once the server accepts requests."""
+        self.bind()
+        sock = self._socket
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name=f"sandbox-{self.name}", daemon=True
@@ -65,3 +73,6 @@ class ThreadedServer:
             self._thread.join(timeout)
         self._server = None
         self._thread = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
