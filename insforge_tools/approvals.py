@@ -22,6 +22,7 @@ __all__ = [
     "AutoApprover",
     "CallbackApprover",
     "DenyingApprover",
+    "require_approval",
 ]
 
 ApprovalKind = Literal["consent", "claim_code", "destructive"]
@@ -113,3 +114,23 @@ class CallbackApprover:
         if isinstance(answer, bool):
             return ApprovalDecision(approved=answer, approver="callback")
         raise TypeError(f"An approver callback must return ApprovalDecision or bool, not {type(answer).__name__}.")
+
+
+async def require_approval(approver: Approver, request: ApprovalRequest) -> ApprovalDecision:
+    """Ask ``approver`` and return its decision; raise :class:`ApprovalError` unless it approved.
+
+    Call it before any side effect: frameworks that pause for a human (LangGraph
+    ``interrupt()``, LlamaIndex ``wait_for_event``) run the code before the
+    question again when they resume.
+    """
+    from insforge_tools.errors import ApprovalError
+
+    decision = await approver(request)
+    if not decision.approved:
+        reason = decision.reason or "The human did not approve."
+        raise ApprovalError(
+            f"{request.operation} was not approved: {reason}",
+            code="approval_denied",
+            details={"kind": request.kind},
+        )
+    return decision
