@@ -44,6 +44,17 @@ class Settings(BaseModel):
         description="Which value an identity assertion's aud carries: the protected resource metadata's "
         "resource (what InsForge documents) or the authorization server's issuer (the ID-JAG draft).",
     )
+    resource_match: Literal["exact", "prefix"] = Field(
+        default="exact",
+        description="How a metadata document's resource must match the URL it was fetched for: exactly, or "
+        "(opt-in, for servers known to break the rule) same origin with a path prefix on a segment boundary.",
+    )
+    discovery_cache_ttl: float = Field(default=300.0, ge=0, description="Seconds a discovery result is reused.")
+    transport: Literal["auto", "cli", "http"] = Field(
+        default="auto",
+        description="How project operations reach the backend: auto (HTTP when the link file has a host and "
+        "key, else the CLI), cli, or http. Platform operations always use the CLI.",
+    )
     expected_assertion_issuer: str | None = Field(
         default=None,
         description="The identity provider's issuer that assertions must carry, compared exactly.",
