@@ -1,1 +1,245 @@
-"""Discovery, registration and CLI-account operations."""
+"""Agent registration operations: discover a service, register with it, claim a registration.
+
+Discovery results are cached per context (``ctx.state``) for a bounded time.
+Claim tokens of pending registrations stay in ``ctx.state`` only, in memory,
+so a claim must be completed by the same running application that registered.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from insforge_tools.context import Context
+from insforge_tools.errors import InvalidInputError, NotFoundError
+from insforge_tools.protocol.discovery import Discovery, DiscoveryCache, ResourceMatch, discover
+from insforge_tools.protocol.registration import (
+    PendingClaim,
+    RegistrationResult,
+    complete_claim,
+    register,
+    start_claim,
+)
+from insforge_tools.registry import operation
+
+__all__ = [
+    "ClaimArgs",
+    "DiscoverArgs",
+    "RegisterArgs",
+    "cached_discovery",
+    "discovery_cache",
+    "forget_discovery",
+    "insforge_claim",
+    "insforge_discover",
+    "insforge_register",
+    "pending_claims",
+]
+
+DISCOVERY_CACHE_KEY = "insforge_tools.discovery_cache"
+PENDING_CLAIMS_KEY = "insforge_tools.pending_claims"
+
+
+# --- Context state ----------------------------------------------------------------------------
+
+
+def discovery_cache(ctx: Context) -> DiscoveryCache:
+    """Return the context's discovery cache, creating it on first use."""
+    cache = ctx.state.get(DISCOVERY_CACHE_KEY)
+    if not isinstance(cache, DiscoveryCache):
+        cache = DiscoveryCache()
+        ctx.state[DISCOVERY_CACHE_KEY] = cache
+    return cache
+
+
+def pending_claims(ctx: Context) -> dict[str, PendingClaim]:
+    """Return the context's pending claims, keyed by the resource URL the registration used."""
+    claims = ctx.state.get(PENDING_CLAIMS_KEY)
+    if not isinstance(claims, dict):
+        claims = {}
+        ctx.state[PENDING_CLAIMS_KEY] = claims
+    return claims
+
+
+def _resource_match(ctx: Context) -> ResourceMatch:
+    # Settings may gain a resource_match field; until then the RFC 9728 exact match applies.
+    value = getattr(ctx.settings, "resource_match", "exact")
+    return "prefix" if value == "prefix" else "exact"
+
+
+def forget_discovery(ctx: Context, resource_url: str) -> bool:
+    """Drop the cached discovery for ``resource_url``, for example after a working credential got a 401."""
+    return discovery_cache(ctx).invalidate(resource_url)
+
+
+async def cached_discovery(ctx: Context, resource_url: str) -> Discovery:
+    """Return the cached discovery for ``resource_url``, or discover it now."""
+    return await discover(
+        resource_url, settings=ctx.settings, resource_match=_resource_match(ctx), cache=discovery_cache(ctx)
+    )
+
+
+# --- insforge_discover ------------------------------------------------------------------------
+
+
+class DiscoverArgs(BaseModel):
+    resource_url: str = Field(
+        description="The service's protected resource URL, exactly as the service publishes it "
+        "(for example https://api.example.com/api/). Do not add or remove a trailing slash."
+    )
+
+
+def _summarize_discovery(result: Discovery) -> str:
+    flows = []
+    for flow in result.flows():
+        if flow.available:
+            flows.append(f"{flow.flow} ({', '.join(flow.credential_types)})")
+        else:
+            flows.append(f"{flow.flow}: unavailable, {flow.reason}")
+    lines = [
+        f"Service: {result.service_name}",
+        f"Resource: {result.prm.resource}",
+        f"Scopes: {', '.join(result.prm.scopes_supported) or 'none listed'}",
+        f"Register at: {result.agent_auth.register_uri}",
+        "Flows: " + "; ".join(flows),
+    ]
+    if result.warnings:
+        lines.append("Warnings: " + " ".join(result.warnings))
+    return "\n".join(lines)
+
+
+@operation(
+    "insforge_discover",
+    description=(
+        "Read a service's agent-registration metadata (RFC 9728 protected resource metadata and the "
+        "authorization server's agent_auth block): its name, scopes, where to register and which "
+        "registration flows it offers. Use it before insforge_register, or when a request to the service "
+        "returned 401. Changes nothing and needs no approval."
+    ),
+    read_only=True,
+    summarize=_summarize_discovery,
+)
+async def insforge_discover(ctx: Context, args: DiscoverArgs) -> Discovery:
+    return await cached_discovery(ctx, args.resource_url)
+
+
+# --- insforge_register ------------------------------------------------------------------------
+
+
+class RegisterArgs(BaseModel):
+    resource_url: str = Field(
+        description="The service's protected resource URL, the same value given to insforge_discover."
+    )
+    flow: Literal["identity_assertion", "verified_email", "anonymous"] = Field(
+        default="identity_assertion",
+        description="identity_assertion: register as the user with a signed assertion from their identity "
+        "provider (preferred). verified_email: the service emails the user a link with a one-time code. "
+        "anonymous: a limited key at once, which the user may claim later. Use a flow insforge_discover "
+        "lists as available.",
+    )
+    requested_credential_type: Literal["api_key", "access_token"] = Field(
+        default="api_key",
+        description="The credential to ask for; it must be one the service lists for the chosen flow.",
+    )
+    email: str | None = Field(
+        default=None,
+        description="The user's email address; required for the verified_email flow only. Ask the user.",
+    )
+
+
+def _summarize_registration(result: RegistrationResult) -> str:
+    parts = [f"Status: {result.status}", f"Registration: {result.registration_id}"]
+    if result.stored_as is not None:
+        parts.append(
+            f"Credential: {result.credential_type} {result.credential_masked or ''} stored as "
+            f"{result.stored_as.kind} for {result.stored_as.scope}".replace("  ", " ")
+        )
+    if result.credential_expires:
+        parts.append(f"Expires: {result.credential_expires}")
+    if result.scopes:
+        parts.append(f"Scopes: {', '.join(result.scopes)}")
+    pending = result.pending_claim
+    if pending is not None:
+        parts.append(f"Claim pending ({pending.flow}, until {pending.claim_token_expires or 'unknown'})")
+    if result.next_step:
+        parts.append(f"Next step: {result.next_step}")
+    return "\n".join(parts)
+
+
+@operation(
+    "insforge_register",
+    description=(
+        "Register with a service in the user's name and store the credential it issues (the credential is "
+        "never shown). A human must approve first: the user consents to sharing their identity, and for "
+        "verified_email types the one-time code from the service's email. Call insforge_discover first to "
+        "see which flows the service offers."
+    ),
+    needs_consent=True,
+    summarize=_summarize_registration,
+)
+async def insforge_register(ctx: Context, args: RegisterArgs) -> RegistrationResult:
+    discovery = await cached_discovery(ctx, args.resource_url)
+    result = await register(
+        discovery,
+        settings=ctx.settings,
+        store=ctx.credentials,
+        approver=ctx.approver,
+        assertion_provider=ctx.assertion_provider,
+        flow=args.flow,
+        requested_credential_type=args.requested_credential_type,
+        email=args.email,
+        operation="insforge_register",
+    )
+    if result.pending_claim is not None:
+        pending_claims(ctx)[args.resource_url] = result.pending_claim
+    return result
+
+
+# --- insforge_claim ---------------------------------------------------------------------------
+
+
+class ClaimArgs(BaseModel):
+    resource_url: str = Field(description="The resource URL the registration was made for.")
+    email: str | None = Field(
+        default=None,
+        description="The user's email address, needed once to claim an anonymous registration. "
+        "Leave it out for a verified_email registration or a claim already started.",
+    )
+
+
+@operation(
+    "insforge_claim",
+    description=(
+        "Finish a pending anonymous or verified_email registration. For an anonymous key, pass the user's "
+        "email: the service emails them a link. The user opens the link, and a human then gives the "
+        "one-time code the page shows through the approval prompt; the code is never a tool argument."
+    ),
+    needs_consent=True,
+    summarize=_summarize_registration,
+)
+async def insforge_claim(ctx: Context, args: ClaimArgs) -> RegistrationResult:
+    claims = pending_claims(ctx)
+    pending = claims.get(args.resource_url)
+    if pending is None:
+        raise NotFoundError(
+            f"No pending registration for {args.resource_url!r} in this application.",
+            code="no_pending_claim",
+            next_step="Register with insforge_register (flow anonymous or verified_email) first; "
+            "claim tokens are kept in memory only, so a restart loses them.",
+        )
+    discovery = await cached_discovery(ctx, args.resource_url)
+
+    if pending.flow == "anonymous" and pending.status == "registered":
+        if not args.email:
+            raise InvalidInputError(
+                "Claiming an anonymous registration needs the user's email address.",
+                code="missing_email",
+                next_step="Ask the user which email address should own the key and pass it as email.",
+            )
+        await start_claim(discovery, pending, email=args.email, settings=ctx.settings, approver=ctx.approver)
+
+    result = await complete_claim(
+        discovery, pending, settings=ctx.settings, store=ctx.credentials, approver=ctx.approver
+    )
+    claims.pop(args.resource_url, None)
+    return result

@@ -1,1 +1,65 @@
-"""Agent registration protocol: discovery, consent, ID-JAG, /agent/auth."""
+"""Agent registration protocol: discovery, consent, ID-JAG, ``/agent/auth`` and the claim ceremony."""
+
+from insforge_tools.protocol.consent import build_claim_code_request, build_consent_request
+from insforge_tools.protocol.discovery import (
+    ID_JAG_ASSERTION_TYPE,
+    AgentAuthMetadata,
+    AnonymousSupport,
+    AuthorizationServerMetadata,
+    Discovery,
+    DiscoveryCache,
+    FlowSupport,
+    IdentityAssertionSupport,
+    ProtectedResourceMetadata,
+    authorization_server_metadata_url,
+    discover,
+    parse_resource_metadata_challenge,
+    protected_resource_metadata_url,
+)
+from insforge_tools.protocol.idjag import ID_JAG_TYP, IdJagMinter, preflight_check, select_audience
+from insforge_tools.protocol.registration import (
+    ERROR_CATALOGUE,
+    ClaimError,
+    PendingClaim,
+    RegistrationRejectedError,
+    RegistrationResult,
+    RetryPolicy,
+    StoredCredential,
+    UnsupportedFlowError,
+    complete_claim,
+    register,
+    start_claim,
+)
+
+__all__ = [
+    "ERROR_CATALOGUE",
+    "ID_JAG_ASSERTION_TYPE",
+    "ID_JAG_TYP",
+    "AgentAuthMetadata",
+    "AnonymousSupport",
+    "AuthorizationServerMetadata",
+    "ClaimError",
+    "Discovery",
+    "DiscoveryCache",
+    "FlowSupport",
+    "IdJagMinter",
+    "IdentityAssertionSupport",
+    "PendingClaim",
+    "ProtectedResourceMetadata",
+    "RegistrationRejectedError",
+    "RegistrationResult",
+    "RetryPolicy",
+    "StoredCredential",
+    "UnsupportedFlowError",
+    "authorization_server_metadata_url",
+    "build_claim_code_request",
+    "build_consent_request",
+    "complete_claim",
+    "discover",
+    "parse_resource_metadata_challenge",
+    "preflight_check",
+    "protected_resource_metadata_url",
+    "register",
+    "select_audience",
+    "start_claim",
+]
