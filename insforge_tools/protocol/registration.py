@@ -183,6 +183,25 @@ ERROR_CATALOGUE: dict[str, ErrorAdvice] = {
         "the user must grant it at the provider."
     ),
     "unknown_user": ErrorAdvice("The identity provider does not know this user."),
+    # Stricter services (the insforge-tools sandbox among them) also name these cases.
+    "not_yet_valid": ErrorAdvice(
+        "The assertion's iat or nbf lies in the future for the service: this machine's clock runs ahead. "
+        "Check the clock, then mint a new assertion.",
+        remint=True,
+    ),
+    "invalid_lifetime": ErrorAdvice(
+        "The assertion lives longer than the service allows (exp - iat at most 300 s); mint one with a "
+        "shorter lifetime."
+    ),
+    "otp_attempts_exceeded": ErrorAdvice(
+        "Too many wrong one-time codes; the user must open the email link again for a new code."
+    ),
+    "unsupported_assertion_type": ErrorAdvice(
+        "The service does not accept this assertion type; use one it lists in agent_auth (see insforge_discover)."
+    ),
+    "identity_assertion_not_enabled": ErrorAdvice(
+        "The service does not allow identity-assertion registration; use a flow it lists in agent_auth."
+    ),
 }
 
 
