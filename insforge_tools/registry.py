@@ -173,5 +173,6 @@ def truncate_text(text: str, max_chars: int, *, hint: str = "") -> str:
 
 def render_result(op: Operation, result: BaseModel, max_chars: int) -> str:
     """Return the text the model sees for ``result``: compact, redacted and within ``max_chars``."""
-    text = op.summarize(result) if op.summarize is not None else to_json_text(result)
-    return truncate_text(redact(text), max_chars, hint="Ask for less, for example with LIMIT or a filter.")
+    # Redact before cutting: a secret cut in half would no longer match its known value.
+    text = redact(op.summarize(result)) if op.summarize is not None else to_json_text(result)
+    return truncate_text(text, max_chars, hint="Ask for less, for example with LIMIT or a filter.")

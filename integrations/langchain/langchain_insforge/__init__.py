@@ -1,0 +1,16 @@
+"""LangChain tools for InsForge: a toolkit of one tool per insforge-tools operation."""
+
+from langchain_insforge.approvals import LangGraphApprover
+from langchain_insforge.testing import ScriptedChatModel, ScriptExhaustedError
+from langchain_insforge.toolkits import InsForgeToolkit, interrupt_on
+from langchain_insforge.tools import InsForgeTool, InsForgeToolError
+
+__all__ = [
+    "InsForgeTool",
+    "InsForgeToolError",
+    "InsForgeToolkit",
+    "LangGraphApprover",
+    "ScriptExhaustedError",
+    "ScriptedChatModel",
+    "interrupt_on",
+]
