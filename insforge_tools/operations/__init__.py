@@ -1,3 +1,3 @@
 """Operation modules; importing this package registers every operation."""
 
-from insforge_tools.operations import agent_auth, project  # noqa: F401
+from insforge_tools.operations import account, agent_auth, database, project  # noqa: F401

@@ -1,0 +1,1 @@
+"""Typed results of the operations, shared by every transport."""
