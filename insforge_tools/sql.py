@@ -10,7 +10,7 @@ kinds:
 * ``read``: changes nothing, such as SELECT, SHOW, VALUES, TABLE, or EXPLAIN
   without ANALYZE.
 * ``write``: adds or changes data or objects in a bounded way, such as INSERT,
-  UPDATE or DELETE with a WHERE clause, CREATE, GRANT, or SET.
+  UPDATE with a WHERE clause, CREATE, GRANT, or SET.
 * ``destructive``: deletes or overwrites data or definitions, removes a
   protection, or runs code whose effect cannot be read from the SQL text.
 
@@ -24,7 +24,9 @@ choices follow from that:
 * Bodies that run later are classified as if they ran now: the actions of
   CREATE RULE, the statement of PREPARE, and the statements of a
   ``BEGIN ATOMIC`` function body.
-* UPDATE and DELETE with a WHERE clause that does not depend on the rows
+* DELETE is destructive with or without a WHERE clause: the rows it removes
+  cannot be read back, so a human confirms every deletion.
+* UPDATE with a WHERE clause that does not depend on the rows
   (``WHERE true``, ``WHERE 1=1``, ``WHERE id = 5 OR 1 = 1``) are destructive.
 * PostgreSQL reads non-ASCII whitespace (such as U+00A0) outside quotes as
   part of a name, so a keyword glued to such a character is no keyword. A
@@ -875,6 +877,8 @@ def _handle_update_or_delete(tokens: list[_Token], head: int, high: int) -> _Ver
     where = _first_word(tokens, head + 1, high, ["where"], depth)
     if where is None:
         base = _destructive(f"{verb} without WHERE {effect} every row")
+    elif verb == "DELETE":
+        base = _destructive("DELETE removes the matching rows for good")
     else:
         end = _first_word(tokens, where + 1, high, ["returning"], depth) or high
         if _word_at(tokens, where + 1, high) == "current" and _word_at(tokens, where + 2, high) == "of":
