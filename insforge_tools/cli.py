@@ -40,6 +40,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "the default is a scripted model that needs no network",
     )
 
+    demo.add_argument(
+        "--transport",
+        choices=("auto", "cli", "http"),
+        default="auto",
+        help="how project operations reach the backend: auto (HTTP once linked), cli (the InsForge CLI, "
+        "here its stand-in) or http (default: auto)",
+    )
+
     commands.add_parser(
         "sandbox",
         help="start a local sandbox and keep it running until Ctrl-C",
@@ -95,7 +103,14 @@ def _run_doctor() -> int:
         print(f"doctor: {error}", file=sys.stderr)
         return 1
     print(json.dumps(report, indent=2, default=str))
-    return 0 if report.get("ok", True) else 1
+    command_error = (report.get("command") or {}).get("error")
+    if command_error:
+        print(f"doctor: {command_error}", file=sys.stderr)
+        return 1
+    if report.get("cli_version") is None:
+        print(f"doctor: the CLI did not report a version: {report.get('cli_version_error')}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -104,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from insforge_tools.demo import run_demo
 
-        return run_demo(framework=args.framework, model=args.model)
+        return run_demo(framework=args.framework, model=args.model, transport=args.transport)
     if args.command == "sandbox":
         return _run_sandbox()
     return _run_doctor()

@@ -211,8 +211,35 @@ class Sandbox:
         values.update(overrides)
         return Settings(**values)
 
-    def context(self, *, approver: Approver | None = None, **overrides: Any) -> Context:
-        """Return a context for this sandbox, with the test user's assertion provider."""
+    def workspace(self, name: str) -> dict[str, Any]:
+        """Create a separate workspace and return the settings that select it.
+
+        Each workspace has its own project directory, CLI HOME and credential store,
+        so agents working in different workspaces never see each other's files.
+        """
+        if not name or not name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"A workspace name must be letters, digits, '-' or '_', got {name!r}.")
+        root = self.workdir / "workspaces" / name
+        (root / "project").mkdir(parents=True, exist_ok=True)
+        (root / "home").mkdir(parents=True, exist_ok=True)
+        return {
+            "workspace_dir": root / "project",
+            "cli_home": root / "home",
+            "credentials_path": root / "credentials.json",
+        }
+
+    def context(
+        self, *, approver: Approver | None = None, workspace: str | None = None, **overrides: Any
+    ) -> Context:
+        """Return a context for this sandbox, with the test user's assertion provider.
+
+        Args:
+            approver: Who decides on consent and destructive actions; denies by default.
+            workspace: Use a separate workspace of this name (see :meth:`workspace`).
+            **overrides: Settings fields to change.
+        """
+        if workspace is not None:
+            overrides = {**self.workspace(workspace), **overrides}
         settings = self.settings(**overrides)
         return Context(
             settings=settings,
