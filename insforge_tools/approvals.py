@@ -93,7 +93,9 @@ class AutoApprover:
     async def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
         if self._notify is not None:
             self._notify(request)
-        return ApprovalDecision(approved=True, reason="approved in advance", value=self._value, approver="auto")
+        return ApprovalDecision(
+            approved=True, reason="approved in advance", value=self._value, approver="auto"
+        )
 
 
 class CallbackApprover:
@@ -113,7 +115,9 @@ class CallbackApprover:
             return answer
         if isinstance(answer, bool):
             return ApprovalDecision(approved=answer, approver="callback")
-        raise TypeError(f"An approver callback must return ApprovalDecision or bool, not {type(answer).__name__}.")
+        raise TypeError(
+            f"An approver callback must return ApprovalDecision or bool, not {type(answer).__name__}."
+        )
 
 
 async def require_approval(approver: Approver, request: ApprovalRequest) -> ApprovalDecision:

@@ -57,11 +57,15 @@ def demo_steps(sandbox: Sandbox) -> list[DemoStep]:
         DemoStep(
             "insforge_db_query",
             {
-                "sql": f"insert into {DEMO_TABLE} (title, done) values ($1, $2), ($3, $4) returning id, title",
+                "sql": f"insert into {DEMO_TABLE} (title, done) "  # noqa: S608 - a constant table name
+                "values ($1, $2), ($3, $4) returning id, title",
                 "params": ["write the agent", True, "ship it", False],
             },
         ),
-        DemoStep("insforge_db_query", {"sql": f"select id, title, done from {DEMO_TABLE} order by id"}),
+        DemoStep(
+            "insforge_db_query",
+            {"sql": f"select id, title, done from {DEMO_TABLE} order by id"},  # noqa: S608 - a constant table name
+        ),
     ]
 
 
@@ -88,13 +92,16 @@ class DemoReport:
 def _print_approval(request: ApprovalRequest) -> None:
     details = json.dumps(request.details, default=str)
     print(f"  [approval] {request.summary}")
-    print(f"             approved by the demo's approver, standing in for a human. Details: {redact(details)}")
+    print(
+        f"             approved by the demo's approver, standing in for a human. Details: {redact(details)}"
+    )
 
 
-async def _run_langchain(sandbox: Sandbox, model_name: str | None, transport: str, report: DemoReport) -> None:
+async def _run_langchain(
+    sandbox: Sandbox, model_name: str | None, transport: str, report: DemoReport
+) -> None:
     from langchain.agents import create_agent
     from langchain_core.messages import AIMessage, ToolMessage
-
     from langchain_insforge import InsForgeToolkit
 
     context = sandbox.context(approver=AutoApprover(notify=_print_approval), transport=transport)
@@ -106,7 +113,9 @@ async def _run_langchain(sandbox: Sandbox, model_name: str | None, transport: st
         script = [
             AIMessage(
                 content="",
-                tool_calls=[{"name": step.tool, "args": step.args, "id": f"call_{index}", "type": "tool_call"}],
+                tool_calls=[
+                    {"name": step.tool, "args": step.args, "id": f"call_{index}", "type": "tool_call"}
+                ],
             )
             for index, step in enumerate(demo_steps(sandbox))
         ]
@@ -133,9 +142,10 @@ async def _run_langchain(sandbox: Sandbox, model_name: str | None, transport: st
         print(f"  agent: {redact(final_text)}")
 
 
-async def _run_llama_index(sandbox: Sandbox, model_name: str | None, transport: str, report: DemoReport) -> None:
+async def _run_llama_index(
+    sandbox: Sandbox, model_name: str | None, transport: str, report: DemoReport
+) -> None:
     from llama_index.core.agent.workflow import FunctionAgent, ToolCallResult
-
     from llama_index.tools.insforge import InsForgeToolSpec
 
     context = sandbox.context(approver=AutoApprover(notify=_print_approval), transport=transport)
@@ -181,7 +191,9 @@ def _llama_index_llm(model_name: str) -> Any:
 
 async def _main(framework: str, model_name: str | None, transport: str) -> int:
     expected = 8
-    driver = "a scripted chat model (offline, no real LLM)" if model_name is None else f"the model {model_name}"
+    driver = (
+        "a scripted chat model (offline, no real LLM)" if model_name is None else f"the model {model_name}"
+    )
     print(f"insforge-tools demo: {framework} agent driven by {driver}; project transport: {transport}.")
     print("Starting the local sandbox (identity provider, platform, PostgreSQL backend)...")
     sys.stdout.flush()

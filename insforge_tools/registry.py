@@ -87,16 +87,22 @@ def operation(
     destructive: bool = False,
     needs_consent: bool = False,
     summarize: Callable[[Any], str] | None = None,
-) -> Callable[[Callable[[Context, ArgsT], Awaitable[ResultT]]], Callable[[Context, ArgsT], Awaitable[ResultT]]]:
+) -> Callable[
+    [Callable[[Context, ArgsT], Awaitable[ResultT]]], Callable[[Context, ArgsT], Awaitable[ResultT]]
+]:
     """Register an async operation under ``name``; the models come from its annotations."""
 
-    def register(func: Callable[[Context, ArgsT], Awaitable[ResultT]]) -> Callable[[Context, ArgsT], Awaitable[ResultT]]:
+    def register(
+        func: Callable[[Context, ArgsT], Awaitable[ResultT]],
+    ) -> Callable[[Context, ArgsT], Awaitable[ResultT]]:
         hints = typing.get_type_hints(func)
         parameters = list(hints.items())
         args_model = parameters[1][1] if len(parameters) > 1 else None
         result_model = hints.get("return")
         if not (isinstance(args_model, type) and issubclass(args_model, BaseModel)):
-            raise TypeError(f"{func.__qualname__}: the second parameter must be annotated with a pydantic model.")
+            raise TypeError(
+                f"{func.__qualname__}: the second parameter must be annotated with a pydantic model."
+            )
         if not (isinstance(result_model, type) and issubclass(result_model, BaseModel)):
             raise TypeError(f"{func.__qualname__}: the return type must be a pydantic model.")
         if name in _REGISTRY and _REGISTRY[name].func is not func:

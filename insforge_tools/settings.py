@@ -27,7 +27,8 @@ class Settings(BaseModel):
 
     platform_url: str | None = Field(
         default=None,
-        description="InsForge platform API base URL (the CLI's INSFORGE_API_URL). None keeps the CLI's default.",
+        description="InsForge platform API base URL (the CLI's INSFORGE_API_URL). "
+        "None keeps the CLI's default.",
     )
     project_api_key: SecretStr | None = Field(
         default=None,
@@ -49,7 +50,9 @@ class Settings(BaseModel):
         description="How a metadata document's resource must match the URL it was fetched for: exactly, or "
         "(opt-in, for servers known to break the rule) same origin with a path prefix on a segment boundary.",
     )
-    discovery_cache_ttl: float = Field(default=300.0, ge=0, description="Seconds a discovery result is reused.")
+    discovery_cache_ttl: float = Field(
+        default=300.0, ge=0, description="Seconds a discovery result is reused."
+    )
     transport: Literal["auto", "cli", "http"] = Field(
         default="auto",
         description="How project operations reach the backend: auto (HTTP when the link file has a host and "
@@ -61,7 +64,8 @@ class Settings(BaseModel):
     )
     cli_command: tuple[str, ...] | None = Field(
         default=None,
-        description="argv prefix that runs the InsForge CLI. None: $INSFORGE_CLI, else npx with the pinned version.",
+        description="argv prefix that runs the InsForge CLI. "
+        "None: $INSFORGE_CLI, else npx with the pinned version.",
     )
     cli_timeout: float = Field(default=60.0, gt=0, description="Seconds one CLI run may take.")
     workspace_dir: Path = Field(
@@ -70,7 +74,8 @@ class Settings(BaseModel):
     )
     cli_home: Path | None = Field(
         default=None,
-        description="HOME for CLI runs (where ~/.insforge/credentials.json lives). None keeps the user's HOME.",
+        description="HOME for CLI runs (where ~/.insforge/credentials.json lives). "
+        "None keeps the user's HOME.",
     )
     credentials_path: Path | None = Field(
         default=None,

@@ -16,7 +16,16 @@ pytestmark = pytest.mark.sandbox
 )
 def test_demo_completes_every_step(framework: str, transport: str) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "insforge_tools.cli", "demo", "--framework", framework, "--transport", transport],
+        [
+            sys.executable,
+            "-m",
+            "insforge_tools.cli",
+            "demo",
+            "--framework",
+            framework,
+            "--transport",
+            transport,
+        ],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

@@ -71,6 +71,28 @@ def _find_user_key(ctx: Context, resource_url: str | None) -> tuple[str, Secret]
     )
 
 
+def _forget_rejected_key(ctx: Context, scope: str, key: Secret, error: AuthError) -> AuthError:
+    """Drop a user API key the platform rejected, with the cached discovery for its resource.
+
+    A revoked or expired key never works again, and the service may have changed
+    its metadata too, so the next attempt starts again from discovery.
+    """
+    from insforge_tools.operations.agent_auth import forget_discovery
+
+    ctx.credentials.delete("user_api_key", scope)
+    forget_discovery(ctx, scope)
+    logger.warning("The platform rejected the stored user API key for %s; the key was removed.", scope)
+    return AuthError(
+        f"The platform rejected the stored user API key {key.masked} for {scope} ({error.message}). "
+        "The key was removed from the credential store.",
+        next_step="Start again: call insforge_discover, then insforge_register (a human approves again), "
+        "then insforge_login.",
+        code=error.code,
+        status=error.status,
+        exit_code=error.exit_code,
+    )
+
+
 def _parse_user(body: Any) -> PlatformUser:
     user = body.get("user") if isinstance(body, dict) and isinstance(body.get("user"), dict) else body
     if not isinstance(user, dict) or not user.get("id"):
@@ -101,7 +123,10 @@ async def login(ctx: Context, args: LoginArgs) -> LoginResult:
     # The CLI runner maps a rejected key (platform 401/403) to AuthError and a failed
     # verification (5xx, 429, network) to a retryable TransportError.
     logger.info("Logging the CLI in with the user API key for %s.", scope)
-    body = await ctx.cli.run_json(["login", "--user-api-key", key])
+    try:
+        body = await ctx.cli.run_json(["login", "--user-api-key", key])
+    except AuthError as error:
+        raise _forget_rejected_key(ctx, scope, key, error) from None
 
     user = _parse_user(body)
     success = bool(body.get("success", True)) if isinstance(body, dict) else True

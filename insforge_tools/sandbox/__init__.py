@@ -65,7 +65,9 @@ class Sandbox:
         resource_path: str | None = None,
     ) -> None:
         self._own_workdir = workdir is None
-        self.workdir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="insforge-sandbox-"))
+        self.workdir = (
+            Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="insforge-sandbox-"))
+        )
         self.audience_policy = audience_policy
         self.error_style = error_style
         self.resource_path = resource_path

@@ -15,7 +15,9 @@ from insforge_tools.secrets import Secret
 
 
 def test_store_round_trip(store: CredentialStore) -> None:
-    store.put(Secret("uak_roundtripvalue0001"), CredentialRecord(kind="user_api_key", scope="http://127.0.0.1:1"))
+    store.put(
+        Secret("uak_roundtripvalue0001"), CredentialRecord(kind="user_api_key", scope="http://127.0.0.1:1")
+    )
     value = store.get("user_api_key", "http://127.0.0.1:1")
     assert value is not None
     assert value.reveal() == "uak_roundtripvalue0001"
@@ -46,8 +48,12 @@ def test_store_record_has_no_value(store: CredentialStore) -> None:
 
 
 def test_store_find_newest_first(store: CredentialStore) -> None:
-    store.put("uak_oldervalue000001", CredentialRecord(kind="user_api_key", scope="a", created_at="2026-01-01"))
-    store.put("uak_newervalue000001", CredentialRecord(kind="user_api_key", scope="b", created_at="2026-06-01"))
+    store.put(
+        "uak_oldervalue000001", CredentialRecord(kind="user_api_key", scope="a", created_at="2026-01-01")
+    )
+    store.put(
+        "uak_newervalue000001", CredentialRecord(kind="user_api_key", scope="b", created_at="2026-06-01")
+    )
     scopes = [record.scope for record, _ in store.find("user_api_key")]
     assert scopes == ["b", "a"]
 
