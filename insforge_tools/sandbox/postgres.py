@@ -266,6 +266,8 @@ class EmbeddedPostgres:
         for _attempt in range(3):
             try:
                 self._launch(bin_path, data_dir, run_as)
+                # A notebook or script that fails before stop() still stops the server when it exits.
+                atexit.register(self.stop)
                 return self
             except EmbeddedPostgresError as exc:
                 last_error = exc
@@ -338,6 +340,7 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Stop the server (fast shutdown, then kill) and remove its data directory."""
+        atexit.unregister(self.stop)
         self._terminate()
         self._cleanup_directory()
 
