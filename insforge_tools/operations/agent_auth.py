@@ -47,7 +47,7 @@ def discovery_cache(ctx: Context) -> DiscoveryCache:
     """Return the context's discovery cache, creating it on first use."""
     cache = ctx.state.get(DISCOVERY_CACHE_KEY)
     if not isinstance(cache, DiscoveryCache):
-        cache = DiscoveryCache()
+        cache = DiscoveryCache(ttl=ctx.settings.discovery_cache_ttl)
         ctx.state[DISCOVERY_CACHE_KEY] = cache
     return cache
 
@@ -62,9 +62,7 @@ def pending_claims(ctx: Context) -> dict[str, PendingClaim]:
 
 
 def _resource_match(ctx: Context) -> ResourceMatch:
-    # Settings may gain a resource_match field; until then the RFC 9728 exact match applies.
-    value = getattr(ctx.settings, "resource_match", "exact")
-    return "prefix" if value == "prefix" else "exact"
+    return "prefix" if ctx.settings.resource_match == "prefix" else "exact"
 
 
 def forget_discovery(ctx: Context, resource_url: str) -> bool:
@@ -72,10 +70,18 @@ def forget_discovery(ctx: Context, resource_url: str) -> bool:
     return discovery_cache(ctx).invalidate(resource_url)
 
 
-async def cached_discovery(ctx: Context, resource_url: str) -> Discovery:
-    """Return the cached discovery for ``resource_url``, or discover it now."""
+async def cached_discovery(ctx: Context, resource_url: str, *, challenge: str | None = None) -> Discovery:
+    """Return the cached discovery for ``resource_url``, or discover it now.
+
+    With ``challenge`` (a 401 response's ``WWW-Authenticate`` value) the metadata
+    it names is always read afresh, and the result replaces the cached one.
+    """
     return await discover(
-        resource_url, settings=ctx.settings, resource_match=_resource_match(ctx), cache=discovery_cache(ctx)
+        resource_url,
+        settings=ctx.settings,
+        challenge=challenge,
+        resource_match=_resource_match(ctx),
+        cache=discovery_cache(ctx),
     )
 
 

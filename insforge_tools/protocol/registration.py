@@ -197,7 +197,8 @@ ERROR_CATALOGUE: dict[str, ErrorAdvice] = {
         "Too many wrong one-time codes; the user must open the email link again for a new code."
     ),
     "unsupported_assertion_type": ErrorAdvice(
-        "The service does not accept this assertion type; use one it lists in agent_auth (see insforge_discover)."
+        "The service does not accept this assertion type; use one it lists in agent_auth "
+        "(see insforge_discover)."
     ),
     "identity_assertion_not_enabled": ErrorAdvice(
         "The service does not allow identity-assertion registration; use a flow it lists in agent_auth."
@@ -365,7 +366,8 @@ def _rejection(
         )
 
     advice = ERROR_CATALOGUE.get(body.code)
-    described = f": {body.description}" if body.description else ""
+    # Service messages usually end with a period of their own.
+    described = f": {body.description.rstrip().rstrip('.')}" if body.description else ""
     if advice is None:
         next_step = "This error code is not documented; read the message and tell the user."
     else:
@@ -478,7 +480,9 @@ async def _post_with_retries(
                 raise _rejection(reply, body, endpoint=endpoint, error=error, note=f" {not_resendable_note}")
 
         note = ""
-        if misreported and '"aud"' in (body.description or ""):
+        if body.code in ("invalid_audience", "audience_mismatch"):
+            note = audience_hint
+        elif misreported and '"aud"' in (body.description or ""):
             note = f" This service reports a wrong aud as 'expired'.{audience_hint}"
         elif misreported:
             note = (
@@ -1071,9 +1075,11 @@ async def complete_claim(
             stored_as=stored,
         )
 
-    # An anonymous key keeps its value and only its scopes change. NOTE: it stays
-    # under the anonymous_api_key kind after the claim.
+    # An anonymous key keeps its value and gains the post-claim scopes. It now acts for
+    # a verified user, so it is also stored as that user's key, where insforge_login
+    # looks for it. The anonymous entry stays, with the new scopes.
     kept = pending.stored_as
+    stored_as = kept
     masked = None
     if kept is not None:
         existing = store.get(kept.kind, kept.scope)
@@ -1082,6 +1088,15 @@ async def complete_claim(
             record.scopes = list(pending.post_claim_scopes) or record.scopes
             store.put(existing, record)
             masked = existing.masked
+            stored_as = _store_credential(
+                store,
+                existing,
+                kind=_credential_kind("verified_email", pending.requested_credential_type),
+                scope=kept.scope,
+                registration_id=registration_id,
+                expires=record.expires_at,
+                scopes=record.scopes,
+            )
     return RegistrationResult(
         status="claimed",
         registration_id=registration_id,
@@ -1089,5 +1104,5 @@ async def complete_claim(
         credential_type=pending.requested_credential_type,
         credential_masked=masked,
         scopes=list(pending.post_claim_scopes),
-        stored_as=kept,
+        stored_as=stored_as,
     )
