@@ -93,6 +93,12 @@ class DiscoverArgs(BaseModel):
         description="The service's protected resource URL, exactly as the service publishes it "
         "(for example https://api.example.com/api/). Do not add or remove a trailing slash."
     )
+    www_authenticate: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="Optional: the WWW-Authenticate header of a 401 response from that URL, copied verbatim "
+        '(Bearer resource_metadata="…"). Discovery then reads the metadata it names.',
+    )
 
 
 def _summarize_discovery(result: Discovery) -> str:
@@ -126,7 +132,7 @@ def _summarize_discovery(result: Discovery) -> str:
     summarize=_summarize_discovery,
 )
 async def insforge_discover(ctx: Context, args: DiscoverArgs) -> Discovery:
-    return await cached_discovery(ctx, args.resource_url)
+    return await cached_discovery(ctx, args.resource_url, challenge=args.www_authenticate)
 
 
 # --- insforge_register ------------------------------------------------------------------------

@@ -116,3 +116,14 @@ async def test_discover_empty_challenge(sandbox: Sandbox, make_context: ContextF
 
     assert caught.value.code == "invalid_challenge"
     assert caught.value.next_step
+
+
+async def test_discover_operation_takes_challenge(sandbox: Sandbox, make_context: ContextFactory) -> None:
+    url, challenge = await challenge_of(sandbox)
+    ctx = make_context(resource_match="prefix")
+
+    result = await invoke(ctx, "insforge_discover", {"resource_url": url, "www_authenticate": challenge})
+
+    assert isinstance(result, Discovery)
+    assert result.prm.resource == sandbox.resource_url
+    assert result.resource_match == "prefix"

@@ -49,7 +49,7 @@ def test_flags_and_descriptions() -> None:
     assert register.needs_consent is True
     assert claim.needs_consent is True
     # No argument can carry a credential, an assertion or a one-time code.
-    assert set(discover.args_model.model_fields) == {"resource_url"}
+    assert set(discover.args_model.model_fields) == {"resource_url", "www_authenticate"}
     assert set(register.args_model.model_fields) == {
         "resource_url",
         "flow",
