@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from backend_probes import (
+    REFERENCE_DIR,
     Exchange,
     key_order,
     load_exchanges,
@@ -21,7 +22,6 @@ from backend_probes import (
     normalise_text,
     substitute_keys,
 )
-from conftest import REFERENCE_DIR
 
 pytestmark = pytest.mark.skipif(
     not REFERENCE_DIR.is_dir(),

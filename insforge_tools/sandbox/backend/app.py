@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from insforge_tools.sandbox.backend import (
     database,
+    deployments,
     functions,
     metadata,
     misc,
@@ -178,7 +179,10 @@ def create_backend_app(
         405: _not_found,
         Exception: _unexpected_error,
     }
+    # Deployments come first because misc's /api/logs/{source} would also match
+    # /api/logs/functions/build-logs.
     routes = [
+        *deployments.routes,
         *misc.routes,
         *metadata.routes,
         *database.routes,

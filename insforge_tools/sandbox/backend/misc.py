@@ -138,12 +138,6 @@ async def search_logs(request: Request) -> Response:
     return JsonResponse(page, status_code=206 if partial else 200, headers=headers)
 
 
-async def build_logs(request: Request) -> Response:
-    require_admin(request)
-    # The sandbox never builds functions, so there are no build log lines.
-    return JsonResponse({"logs": [], "total": 0})
-
-
 # --- docs --------------------------------------------------------------------
 
 _DOC_FEATURES = ("db", "storage", "functions", "auth", "ai", "realtime")
@@ -331,7 +325,6 @@ routes = [
     Route("/api/logs/sources", log_sources, methods=["GET"]),
     Route("/api/logs/stats", log_stats, methods=["GET"]),
     Route("/api/logs/search", search_logs, methods=["GET"]),
-    Route("/api/logs/functions/build-logs", build_logs, methods=["GET"]),
     Route("/api/logs/{source}", logs_by_source, methods=["GET"]),
     Route("/api/docs", list_docs, methods=["GET"]),
     Route("/api/docs/{doc_type}", get_doc, methods=["GET"]),

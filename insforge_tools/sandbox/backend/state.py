@@ -2,7 +2,8 @@
 
 The backend keeps its own records (buckets, objects, functions, secrets) in
 PostgreSQL schemas that mirror the real server's (``storage``, ``functions``,
-``system``). Request logs, MCP usage records and deployments live in memory.
+``system``). Request logs, MCP usage records, site deployments and build logs
+live in memory.
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ class BackendState:
     )
     mcp_usage: list[dict[str, Any]] = field(default_factory=list)
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    current_deployment_id: str | None = None
+    # Build logs of site and function deployments by deployment id, least recently updated first.
+    builds: dict[str, dict[str, Any]] = field(default_factory=dict)
     storage_config: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
 from insforge_tools.sandbox.standin_cli._runtime import (
+    BACKEND_TIMEOUT_SECONDS,
     FAKE_ORG_ID,
     FAKE_PROJECT_ID,
     LINK_PING_ATTEMPTS,
@@ -35,7 +36,9 @@ from insforge_tools.sandbox.standin_cli._runtime import (
     _is_loopback,
     global_dir,
     is_self_hosted,
+    js_stringify,
     network_message,
+    oss_failure,
     parse_json_text,
     platform_fetch,
     platform_url,
@@ -837,56 +840,144 @@ def _poll_interval() -> float:
         return 5.0
 
 
-def deployments_deploy(invocation: Invocation) -> None:
-    root = Path(invocation.argument(0) or ".")
+def _start_body(invocation: Invocation) -> dict[str, Any]:
+    """Build the ``start`` request from ``--env`` (object or array) and ``--meta``."""
+    body: dict[str, Any] = {}
     env_option = invocation.options.get("env")
+    if env_option:
+        try:
+            env_vars = json.loads(str(env_option))
+        except json.JSONDecodeError:
+            raise CliFailure("Invalid --env JSON.") from None
+        if isinstance(env_vars, dict):
+            env_vars = [{"key": key, "value": _js_string(value)} for key, value in env_vars.items()]
+        elif not isinstance(env_vars, list):
+            # The CLI's own "expected an object or array" error is caught and replaced by this one.
+            raise CliFailure("Invalid --env JSON.")
+        body["envVars"] = env_vars
     meta_option = invocation.options.get("meta")
+    if meta_option:
+        try:
+            body["meta"] = json.loads(str(meta_option))
+        except json.JSONDecodeError:
+            raise CliFailure("Invalid --meta JSON.") from None
+    return body
 
-    def deploy(project: Project) -> Any:
+
+def _js_string(value: Any) -> str:
+    """Convert a JSON value as JavaScript's ``String(value)`` does."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "[object Object]"
+    if isinstance(value, list):
+        return ",".join("" if item is None else _js_string(item) for item in value)
+    return js_stringify(value)
+
+
+def _create_direct_deployment(project: Project, manifest: list[dict[str, Any]]) -> dict[str, Any]:
+    """``POST /api/deployments/direct`` with a plain fetch: errors carry no code."""
+    url = f"{project.oss_host}/api/deployments/direct"
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {project.api_key}"}
+    try:
+        response = send(
+            "POST",
+            url,
+            headers=headers,
+            content=json.dumps({"files": manifest}),
+            timeout=BACKEND_TIMEOUT_SECONDS,
+        )
+    except httpx.HTTPError as exc:
+        raise CliFailure(network_message(url, exc)) from None
+    if response.status_code == 404:
+        # NOTE: the real CLI falls back to the legacy zip upload here; the stand-in does not implement it.
+        raise UnknownFailure("Direct deployment endpoints are not available on this backend")
+    if not response.is_success:
+        failure = oss_failure(response)
+        raise CliFailure(failure.message)
+    created = parse_json_text(response.text)
+    if not isinstance(created, dict) or not created.get("id") or not isinstance(created.get("files"), list):
+        raise CliFailure("Unexpected response from direct deployment create endpoint.")
+    return created
+
+
+def deployments_deploy(invocation: Invocation) -> None:
+    project = require_project(invocation)
+    root = Path(invocation.argument(0) or ".").resolve()
+
+    try:
         if not root.is_dir():
-            raise CliFailure(f"Directory not found: {root}")
-        files = {}
-        for path in _deploy_files(root):
-            content = path.read_bytes()
-            relative = path.relative_to(root).as_posix()
-            files[relative] = (content, hashlib.sha1(content).hexdigest())  # noqa: S324 - a content id
-        manifest = [{"path": p, "sha": sha, "size": len(content)} for p, (content, sha) in files.items()]
-        created = project.fetch("POST", "/api/deployments/direct", {"files": manifest})
-        deployment_id = quote(str(created.get("id")), safe="")
-        for entry in created.get("files", []):
-            if entry.get("uploadedAt") or entry.get("path") not in files:
-                continue
-            content = files[entry["path"]][0]
-            response = project.raw(
-                "PUT",
-                f"/api/deployments/{deployment_id}/files/{quote(str(entry.get('fileId')), safe='')}/content",
-                headers={"Content-Type": "application/octet-stream"},
-                content=content,
+            raise CliFailure(f'"{root}" is not a valid directory.')
+        start_body = _start_body(invocation)
+        result = _deploy_directory(project, root, start_body)
+    except CliFailure:
+        project.ping(invocation.tool_name, False)
+        raise
+    invocation.output(result)
+    project.ping(invocation.tool_name, True)
+
+
+def _deploy_directory(project: Project, root: Path, start_body: dict[str, Any]) -> Any:
+    """Upload ``root`` with the direct flow, start the deployment and poll it to an end state."""
+    files: dict[str, tuple[bytes, str]] = {}
+    for path in _deploy_files(root):
+        content = path.read_bytes()
+        files[path.relative_to(root).as_posix()] = (content, hashlib.sha1(content).hexdigest())  # noqa: S324
+    if not files:
+        raise CliFailure("No deployable files found in the source directory.")
+
+    manifest = [{"path": p, "sha": sha, "size": len(content)} for p, (content, sha) in files.items()]
+    created = _create_direct_deployment(project, manifest)
+    deployment_id = quote(str(created["id"]), safe="")
+    for entry in created["files"]:
+        if not isinstance(entry, dict) or entry.get("uploadedAt"):
+            continue
+        local = files.get(str(entry.get("path")))
+        if local is None:
+            raise CliFailure(f"Backend returned an unknown file path: {entry.get('path')}")
+        content, sha = local
+        if entry.get("sha") != sha or entry.get("size") != len(content):
+            raise CliFailure(f"Backend file metadata mismatch for: {entry.get('path')}")
+        file_id = quote(str(entry.get("fileId")), safe="")
+        response = project.raw(
+            "PUT",
+            f"/api/deployments/{deployment_id}/files/{file_id}/content",
+            headers={"Content-Type": "application/octet-stream", "Content-Length": str(len(content))},
+            content=content,
+        )
+        if not response.is_success:
+            raise oss_failure(response)
+        parse_json_text(response.text)
+
+    project.fetch("POST", f"/api/deployments/{deployment_id}/start", start_body)
+
+    # The CLI waits one interval before each status read, and syncs first unless the host is InsForge cloud.
+    sync_first = not (urlsplit(project.oss_host).hostname or "").endswith(".insforge.app")
+    deadline = time.monotonic() + DEPLOY_TIMEOUT_SECONDS
+    deployment: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        time.sleep(_poll_interval())
+        if sync_first:
+            project.fetch("POST", f"/api/deployments/{deployment_id}/sync")
+        body = project.fetch("GET", f"/api/deployments/{deployment_id}")
+        deployment = body if isinstance(body, dict) else {}
+        status = str(deployment.get("status", "")).upper()
+        if status == "READY":
+            return deployment
+        if status in ("ERROR", "CANCELED"):
+            raise CliFailure(
+                _deployment_error(deployment) or f"Deployment failed with status: {deployment.get('status')}"
             )
-            if not response.is_success:
-                raise CliFailure(_direct_error(response, "Upload failed"))
+    return {"id": created["id"], "status": (deployment or {}).get("status") or "building", "timedOut": True}
 
-        start: dict[str, Any] = {}
-        if env_option:
-            env_vars = parse_json_text(str(env_option))
-            if isinstance(env_vars, dict):
-                env_vars = [{"key": key, "value": value} for key, value in env_vars.items()]
-            start["envVars"] = env_vars
-        if meta_option:
-            start["meta"] = parse_json_text(str(meta_option))
-        project.fetch("POST", f"/api/deployments/{deployment_id}/start", start)
 
-        deadline = time.monotonic() + DEPLOY_TIMEOUT_SECONDS
-        status: dict[str, Any] = {"id": created.get("id"), "status": created.get("status")}
-        while time.monotonic() < deadline:
-            if not project.oss_host.endswith(".insforge.app"):
-                project.fetch("POST", f"/api/deployments/{deployment_id}/sync")
-            status = project.fetch("GET", f"/api/deployments/{deployment_id}")
-            if status.get("status") == "READY":
-                return status
-            if status.get("status") in ("ERROR", "CANCELED"):
-                raise CliFailure(f"Deployment {str(status.get('status')).lower()}: {status.get('id')}")
-            time.sleep(_poll_interval())
-        return {"id": status.get("id"), "status": status.get("status"), "timedOut": True}
-
-    run_project_command(invocation, deploy)
+def _deployment_error(deployment: dict[str, Any]) -> str | None:
+    """Return ``metadata.error.errorMessage``, where a failed deployment keeps its reason."""
+    metadata = deployment.get("metadata")
+    error = metadata.get("error") if isinstance(metadata, dict) else None
+    message = error.get("errorMessage") if isinstance(error, dict) else None
+    return message if isinstance(message, str) else None
