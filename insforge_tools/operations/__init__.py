@@ -1,3 +1,13 @@
 """Operation modules; importing this package registers every operation."""
 
-from insforge_tools.operations import account, agent_auth, database, project  # noqa: F401
+from insforge_tools.operations import (  # noqa: F401
+    account,
+    agent_auth,
+    database,
+    deployments,
+    functions,
+    logs,
+    project,
+    secrets,
+    storage,
+)

@@ -40,7 +40,6 @@ from insforge_tools.errors import (
     CliOutputError,
     CliUsageError,
     ConfigurationError,
-    ConflictError,
     InsForgeError,
     InteractionRequiredError,
     InvalidInputError,
@@ -55,6 +54,7 @@ from insforge_tools.errors import (
 from insforge_tools.secrets import Secret, redact, redact_data
 from insforge_tools.settings import Settings
 from insforge_tools.transports._process import MAX_OUTPUT_BYTES, ProcessOutcome, run_process
+from insforge_tools.transports.errors import error_for_code
 
 __all__ = [
     "FAKE_ORG_ID",
@@ -93,14 +93,12 @@ _CONFIRM_PROMPT_PATTERN = re.compile(r"(?m)^\s*\?\s+(?P<question>[^\n]*?)\s*\[y/
 _TEXT_PROMPT_PATTERN = re.compile(r"(?m)^\s*\?\s+(?P<question>[^\n]+?)\s*$")
 _OSS_STATUS_PATTERN = re.compile(r"^OSS request failed: (\d{3})")
 _HTTP_STATUS_PATTERN = re.compile(r"^HTTP (\d{3})")
+_DIRECT_STATUS_PATTERN = re.compile(r"^(?:Upload|Download|Import) failed: (\d{3})")
+_BARE_CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 
 _AUTH_CODES = frozenset(
     {"AUTH_INVALID_API_KEY", "UNAUTHORIZED", "AUTH_UNAUTHORIZED", "AUTH_INVALID_CREDENTIALS", "AUTH_ERROR"}
 )
-_INVALID_INPUT_CODES = frozenset(
-    {"DATABASE_VALIDATION_ERROR", "INVALID_INPUT", "MISSING_FIELD", "DATABASE_CONSTRAINT_VIOLATION"}
-)
-_RATE_LIMIT_CODES = frozenset({"RATE_LIMITED", "RATE_LIMIT_EXCEEDED", "TOO_MANY_REQUESTS"})
 
 
 def strip_ansi(text: str) -> str:
@@ -586,31 +584,18 @@ def classify_failure(command: str, exit_code: int, stdout: str, stderr: str) -> 
         return AuthError(
             text, next_step="Link the project again with a valid project API key (insforge_link).", **common
         )
-    if code == "FORBIDDEN":
-        if "could not be parsed" in message.lower():
-            return InvalidInputError(
-                f"`insforge {command}` failed: the SQL could not be parsed, so the backend rejected it "
-                f"(403 FORBIDDEN). CLI message: {strip_ansi(message)}",
-                next_step="Fix the SQL syntax and run the query again.",
-                **common,
-            )
-        return PermissionDeniedError(text, **common)
+    if code == "FORBIDDEN" and "could not be parsed" in message.lower():
+        return InvalidInputError(
+            f"`insforge {command}` failed: the SQL could not be parsed, so the backend rejected it "
+            f"(403 FORBIDDEN). CLI message: {strip_ansi(message)}",
+            next_step="Fix the SQL syntax and run the query again.",
+            **common,
+        )
+    # Exit codes 3 and 5 are the CLI's own verdicts (no link; platform 403), whatever the code.
     if code == "PERMISSION_DENIED" or exit_code == 5:
         return PermissionDeniedError(text, **common)
     if code == "PROJECT_NOT_LINKED" or exit_code == 3:
         return NotLinkedError(text, **common)
-    if code is not None and (code == "NOT_FOUND" or code.endswith("_NOT_FOUND")):
-        return NotFoundError(text, **common)
-    if code is not None and (code.endswith("_ALREADY_EXISTS") or code == "DATABASE_DUPLICATE"):
-        return ConflictError(text, **common)
-    if code in _INVALID_INPUT_CODES:
-        return InvalidInputError(text, **common)
-    if code in _RATE_LIMIT_CODES:
-        return RateLimitError(text, retryable=True, **common)
-    if code == "NETWORK_ERROR":
-        return TransportError(text, retryable=True, **common)
-    if code == "INTERNAL_ERROR":
-        return ServerError(text, retryable=True, **common)
     if code == "UNKNOWN_ERROR" and "authentication timed out" in message.lower():
         return InteractionRequiredError(
             text,
@@ -619,12 +604,17 @@ def classify_failure(command: str, exit_code: int, stdout: str, stderr: str) -> 
         )
     if code is None:
         return _message_failure(command, text, message, common)
-    return CliError(text, **common)
+    # Every other code is the backend's own: the HTTP transport maps the same code the same way.
+    return error_for_code(code, text, status=common.get("status"), exit_code=exit_code)
 
 
 def _message_failure(command: str, text: str, message: str, common: dict[str, Any]) -> InsForgeError:
     """Map the CLI's own messages that come without a code."""
     status = common.get("status")
+    if _BARE_CODE_PATTERN.match(message):
+        # Direct-fetch commands (storage upload and download) print the body's `error` field,
+        # which is the backend's code itself, such as STORAGE_NOT_FOUND.
+        return error_for_code(message, text, status=status, exit_code=common["exit_code"])
     if message.startswith("API key is invalid or revoked") or message.startswith("Invalid API key — must"):
         return AuthError(text, next_step="Use a valid user API key (uak_…) with insforge_login.", **common)
     if message.startswith("Could not verify API key"):
@@ -771,7 +761,7 @@ def _first_json_document(stdout: str) -> Any:
 
 
 def _status_from_message(message: str) -> int | None:
-    for pattern in (_OSS_STATUS_PATTERN, _HTTP_STATUS_PATTERN):
+    for pattern in (_OSS_STATUS_PATTERN, _HTTP_STATUS_PATTERN, _DIRECT_STATUS_PATTERN):
         match = pattern.match(message)
         if match:
             return int(match.group(1))

@@ -652,7 +652,10 @@ def functions_deploy(invocation: Invocation) -> None:
         if not source.is_file():
             raise CliFailure(f"File not found: {source}")
         code = source.read_text(encoding="utf-8")
-        update = {"name": name, "description": description, "code": code}
+        # JSON.stringify drops undefined keys, so the real CLI sends no description unless given.
+        update: dict[str, Any] = {"name": name, "code": code}
+        if description is not None:
+            update["description"] = description
         try:
             project.fetch("GET", path)
             exists = True
