@@ -68,6 +68,11 @@ class Settings(BaseModel):
         "None: $INSFORGE_CLI, else npx with the pinned version.",
     )
     cli_timeout: float = Field(default=60.0, gt=0, description="Seconds one CLI run may take.")
+    cli_max_concurrency: int = Field(
+        default=8,
+        ge=1,
+        description="Most CLI processes one event loop runs at once; further runs wait for a free slot.",
+    )
     workspace_dir: Path = Field(
         default_factory=Path.cwd,
         description="The project directory: the CLI runs here and reads .insforge/project.json from here.",

@@ -18,6 +18,7 @@ Facts about the CLI (version 0.2.8) that this module relies on:
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
@@ -27,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -154,6 +156,28 @@ class LoginState:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_slots_lock = threading.Lock()
+_slots_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _run_slots(limit: int) -> asyncio.Semaphore:
+    """Return the running loop's semaphore that bounds concurrent CLI processes.
+
+    Each Node CLI process costs tens of megabytes and a CPU burst at start-up, so
+    a burst of tool calls queues here instead of starting dozens at once. The
+    semaphore is per event loop because an asyncio semaphore belongs to one loop.
+    """
+    loop = asyncio.get_running_loop()
+    with _slots_lock:
+        semaphore = _slots_by_loop.get(loop)
+        if semaphore is None:
+            semaphore = asyncio.Semaphore(limit)
+            _slots_by_loop[loop] = semaphore
+    return semaphore
 
 
 class CliRunner:
@@ -468,7 +492,8 @@ class CliRunner:
         logger.debug("Running %s in %s", " ".join(masked), workdir)
 
         try:
-            outcome = await run_process(revealed, cwd=workdir, env=self.build_env(), timeout=limit)
+            async with _run_slots(self.settings.cli_max_concurrency):
+                outcome = await run_process(revealed, cwd=workdir, env=self.build_env(), timeout=limit)
         except FileNotFoundError:
             if not os.path.isdir(workdir):  # noqa: ASYNC240 - one stat after a failed start
                 raise ConfigurationError(

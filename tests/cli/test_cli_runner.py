@@ -659,3 +659,27 @@ def test_process_group_cleanup_leaves_no_children() -> None:
     # Every test above waits for its processes; none of them may be left over.
     leftovers = [child for child in __import__("psutil").Process(os.getpid()).children(recursive=True)]
     assert [child for child in leftovers if is_alive(child.pid)] == []
+
+
+async def test_runner_bounds_concurrent_processes(tmp_path: Path) -> None:
+    # Each fake run records its start and end; with one slot no two runs overlap.
+    log = tmp_path / "runs.log"
+    script = tmp_path / "slow_cli.py"
+    script.write_text(
+        "import sys, time\n"
+        f"log = open({str(log)!r}, 'a')\n"
+        "log.write(f'start {time.monotonic()}\\n'); log.flush()\n"
+        "time.sleep(0.3)\n"
+        "log.write(f'end {time.monotonic()}\\n'); log.flush()\n"
+        "print('{}')\n"
+    )
+    settings = Settings(
+        cli_command=(sys.executable, str(script)), workspace_dir=tmp_path, cli_max_concurrency=1
+    )
+    runner = CliRunner(settings)
+
+    await asyncio.gather(*(runner.run_json(["x"]) for _ in range(3)))
+
+    events = [line.split() for line in log.read_text().splitlines()]
+    kinds = [kind for kind, _ in events]
+    assert kinds == ["start", "end"] * 3
