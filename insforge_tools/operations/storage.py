@@ -382,6 +382,17 @@ async def storage_list_objects(ctx: Context, args: ListObjectsArgs) -> ObjectsRe
     data = expect_dict(body, "object list")
     items = first_of(data, "data", "objects") or []
     pagination = data.get("pagination") if isinstance(data.get("pagination"), dict) else {}
+    if not items and args.offset == 0:
+        # The backend lists an unknown bucket as empty (200), so an empty first page
+        # is checked against the bucket list to tell "no objects" from "no bucket".
+        buckets = await storage_buckets(ctx, StorageBucketsArgs())
+        if args.bucket not in {bucket.name for bucket in buckets.buckets}:
+            raise NotFoundError(
+                f"The bucket {args.bucket!r} does not exist.",
+                code="STORAGE_NOT_FOUND",
+                next_step="List the buckets with insforge_storage_buckets, or create it with "
+                "insforge_storage_create_bucket.",
+            )
     return ObjectsResult(
         bucket=args.bucket,
         objects=[_storage_object(item, args.bucket) for item in items if isinstance(item, dict)],

@@ -218,3 +218,27 @@ def test_cli_bare_code_mapped() -> None:
     assert error.code == "STORAGE_NOT_FOUND"
     error = classify_failure("storage upload", 1, "", '{"error":"DATABASE_CONSTRAINT_VIOLATION"}\n')
     assert isinstance(error, InvalidInputError)
+
+
+async def test_list_objects_unknown_bucket_is_not_found(
+    make_context: Callable[..., Context], linked: Path, backend: ScriptedBackend
+) -> None:
+    # The backend answers 200 with an empty list for a bucket that does not exist.
+    empty: dict[str, Any] = {"data": [], "pagination": {"offset": 0, "limit": 100, "total": 0}}
+    backend.on("GET", "/api/storage/buckets/nope/objects", body=empty)
+    backend.on("GET", "/api/storage/buckets", body=[{"name": "media", "public": False, "createdAt": "t"}])
+
+    with pytest.raises(NotFoundError, match="'nope' does not exist"):
+        await invoke(make_context(), "insforge_storage_list_objects", {"bucket": "nope"})
+
+
+async def test_list_objects_empty_bucket_is_empty(
+    make_context: Callable[..., Context], linked: Path, backend: ScriptedBackend
+) -> None:
+    empty: dict[str, Any] = {"data": [], "pagination": {"offset": 0, "limit": 100, "total": 0}}
+    backend.on("GET", "/api/storage/buckets/media/objects", body=empty)
+    backend.on("GET", "/api/storage/buckets", body=[{"name": "media", "public": False, "createdAt": "t"}])
+
+    result = await invoke(make_context(), "insforge_storage_list_objects", {"bucket": "media"})
+
+    assert result.objects == []
