@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
+from langgraph.config import get_config
 from langgraph.types import interrupt
 
-from insforge_tools._toolset import decision_from_response
-from insforge_tools.approvals import ApprovalDecision, ApprovalRequest
+from insforge_tools._toolset import decision_from_response, deferred_code_decision
+from insforge_tools.approvals import ApprovalDecision, ApprovalRequest, Approver
 from insforge_tools.secrets import redact_data
 
-__all__ = ["APPROVAL_INTERRUPT_TYPE", "LangGraphApprover"]
+__all__ = ["APPROVAL_INTERRUPT_TYPE", "HumanInTheLoopApprover", "LangGraphApprover"]
 
 logger = logging.getLogger("insforge_tools.langchain")
 
 APPROVAL_INTERRUPT_TYPE = "insforge_approval"
 """The ``type`` field of every interrupt payload this approver raises."""
+
+
+def _inside_graph_run() -> bool:
+    """Return whether the caller runs as a task of a LangGraph graph with a thread (a checkpointer run)."""
+    try:
+        config = get_config()
+    except RuntimeError:
+        return False
+    configurable = config.get("configurable") or {}
+    return "checkpoint_ns" in configurable and "thread_id" in configurable
 
 
 class LangGraphApprover:
@@ -32,13 +44,28 @@ class LangGraphApprover:
 
     It works only inside a graph compiled with a checkpointer and run with a
     ``thread_id``, because resuming replays the tool call. Outside a graph run
-    (a direct ``tool.invoke()``) the request is denied with a reason saying so. Operations ask for
-    approval before any side effect, so the replay repeats nothing.
+    (a direct ``tool.invoke()``) the request is denied with a reason saying so.
+
+    The replay repeats everything the tool call did before the pause. An
+    operation asks for its first approval before any side effect, but a
+    ``verified_email`` registration asks twice, with the registration request
+    sent in between: pausing for the one-time code there would register a
+    second time on resume, and the code the human read would belong to the
+    first registration. Starting the claim of an anonymous registration
+    (``insforge_claim`` with an email) has the same shape. So within one call
+    of these two tools the approver pauses for a ``claim_code`` request only
+    when it is the call's first request. A later one is denied with a reason
+    that tells the model to call ``insforge_claim`` again, which then pauses
+    for the code before it sends anything.
     """
 
     name = "langgraph-interrupt"
 
     async def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
+        deferred = deferred_code_decision(request, approver=self.name)
+        if deferred is not None:
+            return deferred
+
         payload: dict[str, Any] = {
             "type": APPROVAL_INTERRUPT_TYPE,
             **redact_data(request.model_dump(mode="json")),
@@ -58,3 +85,47 @@ class LangGraphApprover:
                 approver=self.name,
             )
         return decision_from_response(response, request, approver=self.name)
+
+
+class HumanInTheLoopApprover:
+    """An approver for agents whose ``HumanInTheLoopMiddleware`` already pauses before destructive tools.
+
+    The middleware asks the human before the tool runs; the operation then asks
+    its approver again. This approver approves that second ``destructive``
+    request for the operations the middleware gates, so the human is asked
+    once. Every other request (consent, one-time codes, destructive SQL in
+    ``insforge_db_query``, which the middleware does not gate) goes to
+    ``fallback``.
+
+    It trusts the middleware only inside a LangGraph run with a ``thread_id``;
+    a direct ``tool.invoke()`` of a gated tool goes to ``fallback`` as well.
+    It cannot see whether the running agent really has the middleware, so use
+    it only with ``HumanInTheLoopMiddleware(interrupt_on=...)`` built from the
+    same toolkit, which :meth:`InsForgeToolkit.human_in_the_loop_middleware
+    <langchain_insforge.InsForgeToolkit.human_in_the_loop_middleware>` does.
+
+    Args:
+        gated_operations: Registry names of the operations whose destructive
+            requests the middleware has already put to the human.
+        fallback: Decides everything else; defaults to :class:`LangGraphApprover`.
+    """
+
+    name = "human-in-the-loop-middleware"
+
+    def __init__(self, gated_operations: Iterable[str], fallback: Approver | None = None) -> None:
+        self.gated_operations = frozenset(gated_operations)
+        self.fallback: Approver = fallback if fallback is not None else LangGraphApprover()
+
+    async def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
+        if (
+            request.kind == "destructive"
+            and request.operation in self.gated_operations
+            and _inside_graph_run()
+        ):
+            logger.info("%s was approved at the HumanInTheLoopMiddleware pause.", request.operation)
+            return ApprovalDecision(
+                approved=True,
+                reason="approved by the human when HumanInTheLoopMiddleware paused before the tool call",
+                approver=self.name,
+            )
+        return await self.fallback(request)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from langchain.agents.middleware import InterruptOnConfig
+from langchain.agents.middleware import HumanInTheLoopMiddleware, InterruptOnConfig
 from langchain.agents.middleware.human_in_the_loop import DecisionType
 from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict, InstanceOf, PrivateAttr
 
 from insforge_tools._toolset import select_operations
-from insforge_tools.approvals import Approver
+from insforge_tools.approvals import Approver, DenyingApprover
 from insforge_tools.context import AssertionProvider, Context
 from insforge_tools.credentials import CredentialStore
 from insforge_tools.registry import Operation
 from insforge_tools.settings import Settings
+from langchain_insforge.approvals import HumanInTheLoopApprover, LangGraphApprover
 from langchain_insforge.tools import InsForgeTool
 
 __all__ = ["InsForgeToolkit", "interrupt_on"]
@@ -33,6 +34,27 @@ class InsForgeToolkit(BaseToolkit):
         toolkit = InsForgeToolkit.from_settings(workspace_dir="./app", read_only=True)
         agent = create_agent(model, tools=toolkit.get_tools())
         ```
+
+    Human approval: operations that assert the user's identity or destroy data
+    ask the context's approver before they act. In a LangGraph agent with a
+    checkpointer, :class:`~langchain_insforge.LangGraphApprover` turns each
+    request into an ``interrupt()`` that the application answers with
+    ``Command(resume=...)``. ``HumanInTheLoopMiddleware`` can pause earlier,
+    before a destructive tool runs, with :meth:`interrupt_on`; on its own that
+    makes the human approve the same deletion twice (once at the middleware,
+    once at the operation). :meth:`human_in_the_loop_middleware` builds the
+    middleware and installs a :class:`~langchain_insforge.HumanInTheLoopApprover`
+    that accepts the middleware's approval for the tools it gates, so each
+    destructive tool call is put to the human once::
+
+        toolkit = InsForgeToolkit(context=context)
+        middleware = toolkit.human_in_the_loop_middleware()
+        agent = create_agent(model, tools=toolkit.get_tools(), middleware=[middleware],
+                             checkpointer=InMemorySaver())
+
+    Destructive SQL in ``insforge_db_query`` is not gated by the middleware (the
+    tool is destructive only for some statements); it still pauses once, inside
+    the tool, through the fallback approver.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -141,6 +163,41 @@ class InsForgeToolkit(BaseToolkit):
     def interrupt_on(self) -> dict[str, bool | InterruptOnConfig]:
         """Return ``HumanInTheLoopMiddleware`` settings that pause before this toolkit's destructive tools."""
         return interrupt_on(self._tools)
+
+    def human_in_the_loop_middleware(
+        self,
+        *,
+        allowed_decisions: Sequence[DecisionType] = ("approve", "reject"),
+        fallback: Approver | None = None,
+        **middleware_kwargs: Any,
+    ) -> HumanInTheLoopMiddleware[Any, Any]:
+        """Return a middleware that pauses before destructive tools, and ask the human only there.
+
+        Replaces the context's approver with a
+        :class:`~langchain_insforge.HumanInTheLoopApprover` that accepts the
+        middleware's approval for the gated tools and passes every other request
+        to ``fallback``. The agent needs a checkpointer for the middleware to pause.
+
+        Args:
+            allowed_decisions: What the reviewer may answer at the middleware's pause.
+            fallback: Decides consent, one-time codes and destructive SQL; ``None``
+                keeps the context's approver unless it is the default one that
+                denies, which is replaced by :class:`~langchain_insforge.LangGraphApprover`.
+            **middleware_kwargs: Other ``HumanInTheLoopMiddleware`` arguments, such
+                as ``description_prefix``.
+        """
+        settings = interrupt_on(self._tools, allowed_decisions=allowed_decisions)
+        gated = {
+            tool.metadata["operation"] for tool in self._tools if tool.name in settings and tool.metadata
+        }
+
+        current = self.context.approver
+        if isinstance(current, HumanInTheLoopApprover):
+            current = current.fallback
+        if fallback is None:
+            fallback = LangGraphApprover() if isinstance(current, DenyingApprover) else current
+        self.context.approver = HumanInTheLoopApprover(gated, fallback=fallback)
+        return HumanInTheLoopMiddleware(interrupt_on=settings, **middleware_kwargs)
 
 
 def interrupt_on(

@@ -11,7 +11,13 @@ from pydantic import InstanceOf, ValidationError
 from pydantic.v1 import ValidationError as ValidationErrorV1
 
 from insforge_tools._sync import run_sync
-from insforge_tools._toolset import format_error, format_validation_error, redact_result, run_operation
+from insforge_tools._toolset import (
+    format_error,
+    format_validation_error,
+    redact_result,
+    run_operation,
+    tool_call_scope,
+)
 from insforge_tools.context import Context
 from insforge_tools.errors import InsForgeError
 from insforge_tools.registry import Operation, render_result
@@ -138,7 +144,8 @@ class InsForgeTool(BaseTool):
         args = self.operation.parse_args(kwargs)
 
         try:
-            result = await run_operation(self.operation, self.context, args)
+            with tool_call_scope():
+                result = await run_operation(self.operation, self.context, args)
         except InsForgeError as exc:
             if self.raise_errors:
                 raise
