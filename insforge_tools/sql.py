@@ -20,7 +20,10 @@ choices follow from that:
 * DO, CALL and EXECUTE are destructive, because the code they run is not part
   of the text (a DO body is a string literal, a procedure or prepared
   statement is stored elsewhere).
-* A statement that starts with an unknown word is destructive.
+* A statement that starts with a plain word that starts no PostgreSQL
+  statement (a typo such as ``selct``) is a read: the grammar is fixed, so the
+  server rejects it as a syntax error and the model learns why. Any other
+  unrecognised start (a quoted name, an operator) is destructive.
 * Bodies that run later are classified as if they ran now: the actions of
   CREATE RULE, the statement of PREPARE, and the statements of a
   ``BEGIN ATOMIC`` function body.
@@ -612,7 +615,16 @@ def _classify_range(tokens: list[_Token], low: int, high: int) -> _Verdict:
 
 def _unrecognised(token: _Token) -> _Verdict:
     label = token.text if token.kind in (_WORD, _NAME, _OP) and token.text else token.kind
+    if token.kind == _WORD and _PLAIN_WORD.fullmatch(token.text):
+        # PostgreSQL's grammar is fixed (extensions cannot add statements), and
+        # _HANDLERS knows every word a statement can start with. Any other plain
+        # word is a typo such as "selct" that the server rejects as a syntax error,
+        # so it goes through and the model sees the server's error.
+        return _read(f"{label!r} starts no PostgreSQL statement; the server rejects it")
     return _destructive(f"unrecognised statement starting with {label!r}")
+
+
+_PLAIN_WORD = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 # Words that start a query or a data-changing statement inside parentheses,

@@ -170,7 +170,8 @@ SINGLE_CASES: list[tuple[str, SqlKind]] = [
     ("COPY t FROM PROGRAM 'curl example.invalid'", DESTRUCTIVE),
     ("COPY (DELETE FROM t RETURNING *) TO STDOUT", DESTRUCTIVE),
     ("SET session_replication_role = replica", DESTRUCTIVE),
-    ("FROBNICATE t", DESTRUCTIVE),
+    ("FROBNICATE t", READ),
+    ("selct 1", READ),
     ("'DROP TABLE t'", DESTRUCTIVE),
     ("\u00a0SELECT 1", DESTRUCTIVE),
     ("SELECT\u2003*\u2003FROM t", DESTRUCTIVE),
@@ -265,11 +266,22 @@ def test_reason_names_the_rule() -> None:
     assert result.statements[0].reason == "DELETE without WHERE deletes every row"
 
 
-def test_reason_for_unknown_keyword() -> None:
+def test_reason_for_word_that_starts_no_statement() -> None:
     result = classify("FROBNICATE t")
 
-    assert result.statements[0].reason.startswith("unrecognised statement")
+    assert "starts no PostgreSQL statement" in result.statements[0].reason
     assert "frobnicate" in result.statements[0].reason
+
+
+def test_unrecognised_quoted_start_stays_destructive() -> None:
+    result = classify('"drop" table t')
+
+    assert result.kind is DESTRUCTIVE
+    assert result.statements[0].reason.startswith("unrecognised statement")
+
+
+def test_typo_before_drop_is_still_destructive() -> None:
+    assert classify("selct 1; drop table t").kind is DESTRUCTIVE
 
 
 def test_reason_for_hidden_whitespace() -> None:
