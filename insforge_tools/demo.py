@@ -71,7 +71,7 @@ def demo_steps(sandbox: Sandbox) -> list[DemoStep]:
 
 @dataclass
 class DemoReport:
-    """What happened to each tool call."""
+    """The outcome of each tool call, printed as it arrives."""
 
     results: list[tuple[str, bool, str]] = field(default_factory=list)
 

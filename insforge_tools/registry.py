@@ -167,7 +167,7 @@ def to_json_text(data: Any) -> str:
 
 
 def truncate_text(text: str, max_chars: int, *, hint: str = "") -> str:
-    """Cut ``text`` to ``max_chars`` and say how much was left out and how to get it."""
+    """Cut ``text`` to ``max_chars`` and append a note with the full length and how to get the rest."""
     if len(text) <= max_chars:
         return text
     kept = text[:max_chars]

@@ -71,7 +71,8 @@ class Settings(BaseModel):
     cli_max_concurrency: int = Field(
         default=8,
         ge=1,
-        description="Most CLI processes one event loop runs at once; further runs wait for a free slot.",
+        description="Maximum number of CLI processes one event loop runs at once. Further runs wait "
+        "for a free slot.",
     )
     workspace_dir: Path = Field(
         default_factory=Path.cwd,
@@ -88,7 +89,7 @@ class Settings(BaseModel):
     )
     http_timeout: float = Field(default=30.0, gt=0, description="Seconds one HTTP request may take.")
     max_result_chars: int = Field(
-        default=6000, ge=200, description="Longest tool result, in characters, that is sent to the model."
+        default=6000, ge=200, description="Maximum length, in characters, of a tool result sent to the model."
     )
 
     def resolved_cli_command(self) -> tuple[str, ...]:

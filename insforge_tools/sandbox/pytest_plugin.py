@@ -1,6 +1,6 @@
 """pytest fixtures for testing agents against a local InsForge sandbox.
 
-Enable them in a ``conftest.py``::
+Enable them in the top-level ``conftest.py`` (pytest reads ``pytest_plugins`` only there)::
 
     pytest_plugins = ["insforge_tools.sandbox.pytest_plugin"]
 
