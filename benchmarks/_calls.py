@@ -32,7 +32,6 @@ PATHS: dict[str, str] = {
     "cli": "(b) LangChain tool, CLI transport (stand-in CLI)",
     "mcp-new": "(c) MCP server, new session per call",
     "mcp-held": "(c) MCP server, held session",
-    "http-as-started": "(a) LangChain tool, HTTP transport, sandbox sockets without TCP_NODELAY",
 }
 
 # Key -> (insforge-tools tool, its args, text its content contains, MCP tool, its args, text expected).
@@ -238,10 +237,7 @@ async def measure_calls(
     for path in paths:
         if path.startswith("mcp-"):
             continue
-        toolkit_path = "http" if path == "http-as-started" else path
-        for result in await _measure_toolkit(sandbox, toolkit_path, calls, repeat=repeat, warmup=warmup):
-            result.path = path
-            report.cases.append(result)
+        report.cases += await _measure_toolkit(sandbox, path, calls, repeat=repeat, warmup=warmup)
 
     mcp_paths = [path for path in paths if path.startswith("mcp-")]
     if not mcp_paths:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import time
@@ -15,10 +16,20 @@ import psutil
 from benchmarks._calls import describe_exception, linked_toolkit_tools
 from benchmarks._stats import median, p90
 
-__all__ = ["ConcurrencyReport", "fd_kinds", "leftover_children", "measure_concurrency", "sandbox_pids"]
+__all__ = [
+    "CLI_SAMPLE_INTERVAL",
+    "ConcurrencyReport",
+    "fd_kinds",
+    "leftover_children",
+    "measure_concurrency",
+    "sandbox_pids",
+]
 
 # Seconds to wait for descriptors and children to return to their count before the batch.
 _SETTLE_LIMIT = 10.0
+
+# Seconds between two counts of running CLI processes during the batch.
+CLI_SAMPLE_INTERVAL = 0.1
 
 
 @dataclass
@@ -33,6 +44,9 @@ class ConcurrencyReport:
         cross_talk: Descriptions of any result that did not belong to the caller.
         read_back_ok: Workspaces whose table held exactly the markers they wrote.
         cli_calls: Calls in the batch made by CLI-transport workspaces, each one CLI process.
+        cli_max_concurrency: The workspaces' ``Settings.cli_max_concurrency``, 0 without CLI workspaces.
+        peak_cli_processes: Maximum number of stand-in CLI processes seen running at once, counted every
+            ``CLI_SAMPLE_INTERVAL`` seconds during the batch, so a shorter peak can be missed.
         batch_seconds: Wall time of the whole batch.
         call_seconds: Seconds per call, by transport.
         children_before, children_after: This process's children and their children, PID -> name.
@@ -50,6 +64,8 @@ class ConcurrencyReport:
     cross_talk: list[str] = field(default_factory=list)
     read_back_ok: list[str] = field(default_factory=list)
     cli_calls: int = 0
+    cli_max_concurrency: int = 0
+    peak_cli_processes: int = 0
     batch_seconds: float = 0.0
     call_seconds: dict[str, list[float]] = field(default_factory=dict)
     children_before: dict[int, str] = field(default_factory=dict)
@@ -158,6 +174,25 @@ def _settled(report: ConcurrencyReport, backend_port: int, excluded: set[int]) -
     return not (_tools_children(_children(), excluded) - before)
 
 
+def _count_cli_processes() -> int:
+    """Count this process's children that run the stand-in CLI."""
+    count = 0
+    for child in psutil.Process().children():
+        try:
+            if "insforge_tools.sandbox.standin_cli" in child.cmdline():
+                count += 1
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+    return count
+
+
+async def _sample_cli_processes(report: ConcurrencyReport) -> None:
+    """Record the maximum number of stand-in CLI processes running at once, until cancelled."""
+    while True:
+        report.peak_cli_processes = max(report.peak_cli_processes, _count_cli_processes())
+        await asyncio.sleep(CLI_SAMPLE_INTERVAL)
+
+
 async def _call(tool: Any, args: dict[str, Any], call_id: str) -> tuple[Any, float]:
     """Run a tool as a model's tool call would; return its ToolMessage and the seconds it took."""
     started = time.perf_counter()
@@ -198,6 +233,8 @@ async def measure_concurrency(
             tools_by_workspace[name] = tools
             report.workspaces[name] = transport
             report.link_transports[name] = link.transport
+            if transport == "cli":
+                report.cli_max_concurrency = context.settings.cli_max_concurrency
             await tools["insforge_db_query"].ainvoke(
                 {"sql": f"create table if not exists bench_{name} (marker text primary key)"}
             )
@@ -228,9 +265,14 @@ async def measure_concurrency(
             if report.workspaces[name] == "cli":
                 report.cli_calls += 1
 
+        sampler = asyncio.create_task(_sample_cli_processes(report)) if cli_workspaces else None
         started = time.perf_counter()
         outcomes = await asyncio.gather(*tasks, return_exceptions=True)
         report.batch_seconds = time.perf_counter() - started
+        if sampler is not None:
+            sampler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sampler
         report.fds_during = _fd_count()
 
         written: dict[str, set[str]] = {name: set() for name in names}

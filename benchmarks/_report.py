@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass, field
 
 from benchmarks._calls import PATHS, CallsReport
-from benchmarks._concurrency import ConcurrencyReport, leftover_children
+from benchmarks._concurrency import CLI_SAMPLE_INTERVAL, ConcurrencyReport, leftover_children
 from benchmarks._imports import ImportResult
 from benchmarks._mcp import MCP_PACKAGE, MCP_VERSION
 from benchmarks._stats import CaseResult, median
@@ -50,7 +50,6 @@ class RunInfo:
     repeat: int
     warmup: int
     import_repeat: int
-    nodelay_changed: int
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
 
@@ -108,6 +107,21 @@ def machine_facts() -> Machine:
 
 def _load(values: tuple[float, float, float]) -> str:
     return ", ".join(f"{value:.2f}" for value in values)
+
+
+def _load_note(run: RunInfo, machine: Machine) -> str:
+    """Say whether other work competed for the CPU, judged by the load at the start."""
+    cores = machine.usable_cores
+    if run.load_before[0] > cores:
+        return (
+            f"The 1-minute load at the start was above the {cores} usable cores, so other programs were "
+            "running on the machine and competed with this run for CPU. Every number below includes that. "
+            "The value at the end also includes the benchmark's own processes."
+        )
+    return (
+        f"The 1-minute load at the start was at most the {cores} usable cores. "
+        "The value at the end includes the benchmark's own processes."
+    )
 
 
 def _ms(seconds: float) -> str:
@@ -172,17 +186,33 @@ def _concurrency_lines(report: ConcurrencyReport, http_only: ConcurrencyReport |
         f"HTTP transport: {', '.join(http)}), each linked with `insforge_link` to the one sandbox backend. "
         f"How each link was written: {links}.",
         f"- Batch: {total} tool calls started together with `asyncio.gather` ({kinds}); "
-        f"wall time {report.batch_seconds:.2f} s. Each CLI-transport call starts a Python interpreter for "
-        f"the stand-in CLI, so the batch starts {report.cli_calls} interpreters at once. On a machine "
-        "with few cores they compete for CPU with the backend and the benchmark process, so the HTTP "
-        "calls in the same batch wait too. The HTTP-only batch below shows the difference.",
+        f"wall time {report.batch_seconds:.2f} s.",
     ]
+    if report.cli_calls:
+        from insforge_tools.settings import Settings
+
+        default = Settings.model_fields["cli_max_concurrency"].default
+        bound = f"{report.cli_max_concurrency} here" + (
+            ", the default" if report.cli_max_concurrency == default else f"; the default is {default}"
+        )
+        interval_ms = CLI_SAMPLE_INTERVAL * 1000
+        lines.append(
+            f"- CLI processes: each CLI-transport call starts a Python interpreter for the stand-in CLI, "
+            f"{report.cli_calls} in this batch. `CliRunner` runs at most `cli_max_concurrency` CLI "
+            f"processes at once per event loop ({bound}), and the other calls wait for a free slot. "
+            "All workspaces here share one event loop. The maximum number of stand-in CLI processes "
+            f"seen running at once, counted every {interval_ms:.0f} ms, was {report.peak_cli_processes}. "
+            "On a machine with few cores these processes compete for CPU with the backend and the "
+            "benchmark process, so the HTTP calls in the same batch wait too. The HTTP-only batch below "
+            "shows the difference."
+        )
 
     for transport in ("http", "cli"):
         if report.call_seconds.get(transport):
             middle, high = report.call_stats(transport)
+            waiting = ", including the wait for a free CLI slot" if transport == "cli" else ""
             lines.append(
-                f"- Per call under this load, {transport} transport: median {_ms(middle)} ms, "
+                f"- Per call under this load, {transport} transport{waiting}: median {_ms(middle)} ms, "
                 f"p90 {_ms(high)} ms ({len(report.call_seconds[transport])} calls)."
             )
     if http_only is not None and http_only.call_seconds.get("http"):
@@ -259,8 +289,8 @@ def render_markdown(
         f"memory {machine.memory_gib:.1f} GiB",
         f"- System: {machine.system}",
         f"- Python {machine.python}, Node {machine.node}",
-        f"- Load average (1, 5, 15 min) at the start: {_load(run.load_before)}; at the end: "
-        f"{_load(run.load_after)}. Other programs running on the machine show up here and slow every path.",
+        f"- Load average (1, 5, 15 min, from `/proc/loadavg`) at the start: {_load(run.load_before)}; "
+        f"at the end: {_load(run.load_after)}. {_load_note(run, machine)}",
         f"- Packages: {packages}",
         "",
         "## What each path includes",
@@ -315,18 +345,6 @@ def render_markdown(
         lines.append("")
     for error in _errors(calls.cases):
         lines += [f"A path failed: {error}", ""]
-
-    if run.nodelay_changed:
-        lines += [
-            "**About the last row.** The sandbox's loopback servers listen on sockets whose protocol number "
-            "is 0, so asyncio never sets TCP_NODELAY on the connections they accept. A response then waits "
-            "for the client's delayed ACK (about 40 ms on Linux) whenever the client reuses a kept-alive "
-            "connection, which path (a) does and the CLI's one-request processes do not. The delay comes "
-            "from the sandbox's server set-up, not from insforge-tools, so the run measures (a) once as the "
-            "sandbox starts (last row), then sets TCP_NODELAY on the sandbox's listening sockets "
-            f"({run.nodelay_changed} changed) and measures every other row with it.",
-            "",
-        ]
 
     lines += [
         "## 2. Import time",

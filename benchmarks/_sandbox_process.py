@@ -4,7 +4,7 @@
 client in that process then competes with the server for the GIL, which the
 MCP server and the CLI (separate processes) do not. Run as a module, this file
 starts a sandbox, prints its URLs and key as one JSON line, and serves until its
-standard input closes. The input line ``nodelay`` sets TCP_NODELAY on its listening sockets.
+standard input closes.
 """
 
 from __future__ import annotations
@@ -92,13 +92,6 @@ class SandboxProcess:
             )
         return json.loads(line)  # type: ignore[no-any-return]
 
-    async def enable_tcp_nodelay(self) -> int:
-        """Set TCP_NODELAY on the sandbox's listening sockets; return how many changed."""
-        assert self._process is not None and self._process.stdin is not None
-        self._process.stdin.write(b"nodelay\n")
-        await self._process.stdin.drain()
-        return int((await self._read_line(_STOP_TIMEOUT))["changed"])
-
     def context(self, *, approver: Any = None, workspace: str, transport: str) -> Any:
         """Return a context for a new workspace of this process that uses the sandbox backend.
 
@@ -131,7 +124,6 @@ class SandboxProcess:
 
 
 def _serve() -> None:
-    from benchmarks._tcp import enable_tcp_nodelay
     from insforge_tools.sandbox import Sandbox
 
     with Sandbox() as sandbox:
@@ -141,9 +133,7 @@ def _serve() -> None:
             "api_key": sandbox.api_key,
         }
         print(json.dumps(started), flush=True)
-        for line in sys.stdin:
-            if line.strip() == "nodelay":
-                print(json.dumps({"changed": enable_tcp_nodelay(sandbox)}), flush=True)
+        sys.stdin.read()
 
 
 if __name__ == "__main__":

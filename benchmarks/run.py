@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
-import os
 import shlex
 import sys
 import tempfile
@@ -48,7 +47,6 @@ class BenchmarkResults:
     imports: list[ImportResult]
     concurrency: ConcurrencyReport
     http_only: ConcurrencyReport
-    nodelay_changed: int
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,20 +84,16 @@ async def run_benchmarks(
     print("Starting the sandbox ...", file=sys.stderr, flush=True)
     async with SandboxProcess() as sandbox:
         print("Section 1: single calls", file=sys.stderr, flush=True)
-        calls_report = await measure_calls(sandbox, paths=["http-as-started"], repeat=repeat, warmup=warmup)
-        nodelay_changed = await sandbox.enable_tcp_nodelay()
-
         paths = ["http", "cli"]
         if mcp_entry is not None:
             paths += ["mcp-new", "mcp-held"]
-        main_report = await measure_calls(
+        calls_report = await measure_calls(
             sandbox, paths=paths, repeat=repeat, warmup=warmup, mcp_entry=mcp_entry, log_dir=log_dir
         )
-        main_report.cases += calls_report.cases
         if mcp_error is not None:
             for path in ("mcp-new", "mcp-held"):
                 for call in ("metadata", "sql"):
-                    main_report.cases.append(CaseResult(path=path, call=call, error=mcp_error))
+                    calls_report.cases.append(CaseResult(path=path, call=call, error=mcp_error))
 
         print("Section 3: concurrent calls", file=sys.stderr, flush=True)
         concurrency = await measure_concurrency(sandbox, calls=calls)
@@ -110,7 +104,14 @@ async def run_benchmarks(
     baseline, imports = measure_imports(
         ["insforge_tools", "langchain_insforge"], repeat=import_repeat, cwd=ROOT
     )
-    return BenchmarkResults(main_report, baseline, imports, concurrency, http_only, nodelay_changed)
+    return BenchmarkResults(calls_report, baseline, imports, concurrency, http_only)
+
+
+def _load_average() -> tuple[float, float, float]:
+    """Return the 1-, 5- and 15-minute load averages from ``/proc/loadavg``."""
+    with open("/proc/loadavg", encoding="ascii") as loadavg:
+        one, five, fifteen = loadavg.read().split()[:3]
+    return float(one), float(five), float(fifteen)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     started = datetime.datetime.now(datetime.UTC)
-    load_before = os.getloadavg()
+    load_before = _load_average()
     with tempfile.TemporaryDirectory(prefix="insforge-bench-") as log_dir:
         results = asyncio.run(
             run_benchmarks(
@@ -143,9 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         repeat=args.repeat,
         warmup=args.warmup,
         import_repeat=args.import_repeat,
-        nodelay_changed=results.nodelay_changed,
         load_before=load_before,
-        load_after=os.getloadavg(),
+        load_after=_load_average(),
     )
     text = render_markdown(
         machine_facts(),

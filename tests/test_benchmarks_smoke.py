@@ -96,7 +96,6 @@ def test_benchmark_report_renders(bench: object) -> None:
         repeat=2,
         warmup=0,
         import_repeat=1,
-        nodelay_changed=0,
         load_before=(0.0, 0.0, 0.0),
         load_after=(0.0, 0.0, 0.0),
     )
