@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,14 +28,12 @@ __all__ = [
     "NamedOperation",
     "OperationResultError",
     "decision_from_response",
-    "deferred_code_decision",
     "format_error",
     "format_validation_error",
     "redact_result",
     "run_operation",
     "sanitize_tool_name",
     "select_operations",
-    "tool_call_scope",
 ]
 
 logger = logging.getLogger("insforge_tools.adapters")
@@ -296,64 +292,4 @@ def decision_from_response(response: Any, request: ApprovalRequest, *, approver:
     raise TypeError(
         "An approval response must be a bool, a string, a mapping or an ApprovalDecision, "
         f"not {type(response).__name__}."
-    )
-
-
-# The approval requests made so far by the tool call in progress; None outside
-# an adapter's tool call.
-_requests_in_call: ContextVar[list[ApprovalRequest] | None] = ContextVar(
-    "insforge_approval_requests_in_call", default=None
-)
-
-# Operations that send a request between their consent and their one-time
-# code: the verified_email registration and the start of an anonymous claim.
-_SENDS_BEFORE_CODE = frozenset({"insforge_register", "insforge_claim"})
-
-
-@contextmanager
-def tool_call_scope() -> Iterator[None]:
-    """Mark the code inside as one tool call, for :func:`deferred_code_decision`.
-
-    Both adapters enter it around every operation they run.
-    """
-    token = _requests_in_call.set([])
-    try:
-        yield
-    finally:
-        _requests_in_call.reset(token)
-
-
-def deferred_code_decision(request: ApprovalRequest, *, approver: str) -> ApprovalDecision | None:
-    """Record ``request`` for the current tool call; deny it if pausing for it would repeat a request.
-
-    Approvers that pause a graph or workflow (LangGraph ``interrupt()``,
-    LlamaIndex ``wait_for_event``) resume by running the tool call again from
-    the start. An operation asks for its first approval before any side effect,
-    but ``insforge_register`` (verified_email flow) and ``insforge_claim`` (an
-    anonymous registration, with an email) send a request between the consent
-    and the one-time code. Pausing for that code would send the request again
-    on resume: a second registration, whose code the human never saw. So such a
-    ``claim_code`` request, when it is not the first request of the call, is
-    denied with a reason that tells the model to call ``insforge_claim``, which
-    asks for the code before it sends anything.
-
-    Returns:
-        The denial, or ``None`` when the approver should ask the human.
-    """
-    earlier = _requests_in_call.get()
-    if earlier is None:
-        return None
-    earlier.append(request)
-    if request.kind != "claim_code" or request.operation not in _SENDS_BEFORE_CODE or len(earlier) == 1:
-        return None
-
-    logger.info("Deferring the one-time code of %s to an insforge_claim call.", request.operation)
-    return ApprovalDecision(
-        approved=False,
-        reason=(
-            "the one-time code is asked for in a separate call, so that resuming this call does not "
-            "repeat the request it already sent. Call insforge_claim with the same resource_url "
-            "to enter the code"
-        ),
-        approver=approver,
     )

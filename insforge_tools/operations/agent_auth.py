@@ -3,6 +3,12 @@
 Discovery results are cached per context (``ctx.state``) for a bounded time.
 Claim tokens of pending registrations stay in ``ctx.state`` only, in memory,
 so a claim must be completed by the same running application that registered.
+
+Each call asks the human at most one question, before its request is sent,
+because approvers that pause for a human run the whole call again on resume.
+So a claim takes separate calls: ``insforge_register`` (verified_email) or
+``insforge_claim`` with an email sends the email, and a later
+``insforge_claim`` without an email asks for the one-time code and redeems it.
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from insforge_tools.context import Context
-from insforge_tools.errors import InvalidInputError, NotFoundError
+from insforge_tools.errors import ApprovalError, InvalidInputError, NotFoundError
 from insforge_tools.protocol.discovery import Discovery, DiscoveryCache, ResourceMatch, discover
 from insforge_tools.protocol.registration import (
+    ClaimError,
     PendingClaim,
     RegistrationResult,
     complete_claim,
@@ -182,9 +189,10 @@ def _summarize_registration(result: RegistrationResult) -> str:
     "insforge_register",
     description=(
         "Register with a service in the user's name and store the credential it issues (the credential is "
-        "never shown). A human must approve first: the user consents to sharing their identity, and for "
-        "verified_email types the one-time code from the service's email. Call insforge_discover first to "
-        "see which flows the service offers."
+        "never shown). A human must first consent to sharing their identity. The verified_email flow ends "
+        "with status claim_pending: the service emails the user a link, and insforge_claim finishes the "
+        "registration once the user has the one-time code. Call insforge_discover first to see which flows "
+        "the service offers."
     ),
     needs_consent=True,
     summarize=_summarize_registration,
@@ -214,17 +222,44 @@ class ClaimArgs(BaseModel):
     resource_url: str = Field(description="The resource URL the registration was made for.")
     email: str | None = Field(
         default=None,
-        description="The user's email address, needed once to claim an anonymous registration. "
-        "Leave it out for a verified_email registration or a claim already started.",
+        description="The user's email address, needed once to start the claim of an anonymous "
+        "registration. Leave it out to enter the one-time code: for a verified_email registration or a "
+        "claim already started.",
+    )
+
+
+def _same_address(email: str | None, other: str | None) -> bool:
+    return email is not None and other is not None and email.strip().casefold() == other.strip().casefold()
+
+
+# Codes after which the same claim can still be completed: the user needs a (new) code.
+_CODE_ERRORS = frozenset({"otp_not_generated", "otp_invalid", "otp_expired", "otp_attempts_exceeded"})
+
+
+def _with_retry_step(error: ClaimError | ApprovalError, resource_url: str) -> ClaimError | ApprovalError:
+    """Return a copy of ``error`` whose next step adds that the claim is still pending."""
+    again = (
+        f"The claim is still pending: when the user has the code, call insforge_claim again with "
+        f"resource_url {resource_url!r} and no email."
+    )
+    return type(error)(
+        error.message,
+        next_step=f"{error.next_step} {again}".strip(),
+        code=error.code,
+        status=error.status,
+        retryable=error.retryable,
+        details=error.details,
     )
 
 
 @operation(
     "insforge_claim",
     description=(
-        "Finish a pending anonymous or verified_email registration. For an anonymous key, pass the user's "
-        "email: the service emails them a link. The user opens the link, and a human then gives the "
-        "one-time code the page shows through the approval prompt; the code is never a tool argument."
+        "Finish a pending anonymous or verified_email registration, in up to two calls. For an anonymous "
+        "key whose claim has not started, pass the user's email: after a human consents, the service "
+        "emails them a link, and the result says claim_pending. Once the user has opened the link, call "
+        "again without email: a human types the one-time code the page shows into the approval prompt "
+        "(the code is never a tool argument), and the claimed credential is stored."
     ),
     needs_consent=True,
     summarize=_summarize_registration,
@@ -241,17 +276,37 @@ async def insforge_claim(ctx: Context, args: ClaimArgs) -> RegistrationResult:
         )
     discovery = await cached_discovery(ctx, args.resource_url)
 
-    if pending.flow == "anonymous" and pending.status == "registered":
-        if not args.email:
-            raise InvalidInputError(
-                "Claiming an anonymous registration needs the user's email address.",
-                code="missing_email",
-                next_step="Ask the user which email address should own the key and pass it as email.",
-            )
-        await start_claim(discovery, pending, email=args.email, settings=ctx.settings, approver=ctx.approver)
+    if pending.flow == "anonymous" and pending.status == "registered" and not args.email:
+        raise InvalidInputError(
+            "Claiming an anonymous registration needs the user's email address.",
+            code="missing_email",
+            next_step="Ask the user which email address should own the key and pass it as email.",
+        )
 
-    result = await complete_claim(
-        discovery, pending, settings=ctx.settings, store=ctx.credentials, approver=ctx.approver
-    )
+    other_email = bool(args.email) and not _same_address(args.email, pending.email)
+    if pending.flow == "anonymous" and args.email and (pending.status == "registered" or other_email):
+        # A new address restarts the claim: the service emails a new link to it.
+        await start_claim(discovery, pending, email=args.email, settings=ctx.settings, approver=ctx.approver)
+        return RegistrationResult.claim_pending(pending, registration_type="anonymous")
+
+    if other_email:
+        raise InvalidInputError(
+            f"Registration {pending.registration_id} waits for the code the service emailed to another "
+            f"address than {args.email!r}.",
+            code="claim_in_progress",
+            next_step="Call insforge_claim without email to enter the one-time code from that email, or "
+            "register again with insforge_register to use another address.",
+        )
+
+    try:
+        result = await complete_claim(
+            discovery, pending, settings=ctx.settings, store=ctx.credentials, approver=ctx.approver
+        )
+    except ClaimError as exc:
+        if exc.code in _CODE_ERRORS:
+            raise _with_retry_step(exc, args.resource_url) from exc
+        raise
+    except ApprovalError as exc:
+        raise _with_retry_step(exc, args.resource_url) from exc
     claims.pop(args.resource_url, None)
     return result

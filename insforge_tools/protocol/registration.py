@@ -6,10 +6,15 @@ Three flows, each used only when the service's ``agent_auth`` block advertises i
   checked and POSTed for every attempt. The credential is stored at once.
 * ``verified_email``: a human consents, the user's email is POSTed, and the
   service returns a claim token (kept in memory only, inside a
-  :class:`PendingClaim`). The credential arrives when the one-time code from the
-  service's email is redeemed (:func:`complete_claim`).
+  :class:`PendingClaim`). The credential arrives later, when the one-time code
+  from the service's email is redeemed (:func:`complete_claim`).
 * ``anonymous``: a pre-claim API key is stored at once. The user may claim it
   later (:func:`start_claim`, then :func:`complete_claim`).
+
+Each public function asks the approver at most one question, and asks it
+before it sends anything. Approvers that pause the run for a human (LangGraph
+``interrupt()``, LlamaIndex ``wait_for_event``) run the whole call again when
+the human answers, so the replay repeats no request.
 
 Errors come back as ``{"error", "error_description"}`` (InsForge's description)
 or ``{"error", "message"}`` (the reference service); both become typed errors
@@ -268,6 +273,34 @@ class RegistrationResult(BaseModel):
     stored_as: StoredCredential | None = None
     pending_claim: PendingClaim | None = None
     next_step: str | None = None
+
+    @classmethod
+    def claim_pending(
+        cls, pending: PendingClaim, *, registration_type: str | None = None
+    ) -> RegistrationResult:
+        """Build the ``claim_pending`` result for ``pending``, with a next step and no claim token."""
+        recipient = _mask_email(pending.email) if pending.email else "the user"
+        return cls(
+            status="claim_pending",
+            registration_id=pending.registration_id,
+            registration_type=registration_type,
+            credential_type=pending.requested_credential_type,
+            scopes=list(pending.post_claim_scopes),
+            pending_claim=pending,
+            next_step=(
+                f"The service emailed {recipient} a link. When the user has opened it and has the one-time "
+                f"code the page shows, call insforge_claim with resource_url {pending.resource!r} and no "
+                "email; a human then types the code in the approval prompt."
+            ),
+        )
+
+
+def _mask_email(email: str) -> str:
+    """Return ``email`` with its local part shortened to the first character: ``e…@example.com``."""
+    local, at, domain = email.partition("@")
+    if not at:
+        return "…"
+    return f"{local[:1]}…@{domain}"
 
 
 # --- Retries ----------------------------------------------------------------------------------
@@ -592,11 +625,15 @@ async def register(
 ) -> RegistrationResult:
     """Register with the discovered service and store the credential it issues.
 
+    The ``verified_email`` flow stores nothing yet: it returns a ``claim_pending``
+    result whose :class:`PendingClaim` goes to :func:`complete_claim` once the
+    user has the one-time code from the service's email.
+
     Args:
         discovery: The result of :func:`~insforge_tools.protocol.discovery.discover`.
         settings: Supplies ``audience_policy``, ``expected_assertion_issuer`` and timeouts.
         store: Where the credential goes.
-        approver: Asked for consent before anything is minted or sent, and for one-time codes.
+        approver: Asked for consent before anything is minted or sent; asked nothing else.
         assertion_provider: Mints a fresh ID-JAG for every attempt (identity_assertion flow).
         assertion: An ID-JAG obtained elsewhere; it is sent once and never resent.
         flow: ``identity_assertion``, ``verified_email`` or ``anonymous``.
@@ -631,7 +668,6 @@ async def register(
         return await _register_with_email(
             discovery,
             settings=settings,
-            store=store,
             approver=approver,
             email=email,
             credential_type=requested_credential_type,
@@ -843,7 +879,6 @@ async def _register_with_email(
     discovery: Discovery,
     *,
     settings: Settings,
-    store: CredentialStore,
     approver: Approver,
     email: str | None,
     credential_type: str,
@@ -908,30 +943,11 @@ async def _register_with_email(
     )
     logger.info("Registration %s waits for the one-time code sent by email", registration_id)
 
-    try:
-        return await complete_claim(
-            discovery,
-            pending,
-            settings=settings,
-            store=store,
-            approver=approver,
-            client=client,
-            retry=policy,
-            operation=operation,
-        )
-    except (ApprovalError, ClaimError) as exc:
-        logger.info("The claim of registration %s is still pending: %s", registration_id, exc.message)
-        return RegistrationResult(
-            status="claim_pending",
-            registration_id=registration_id,
-            registration_type=_optional_text(data.get("registration_type")),
-            scopes=pending.post_claim_scopes,
-            pending_claim=pending,
-            next_step=(
-                f"{exc.message} The service emailed {email} a link; once the user has the one-time code "
-                "from that page, call insforge_claim."
-            ),
-        )
+    # The code is asked for in a later call (complete_claim). Asking here, after the
+    # registration was sent, would register again when an approver replays this call.
+    return RegistrationResult.claim_pending(
+        pending, registration_type=_optional_text(data.get("registration_type"))
+    )
 
 
 async def start_claim(
@@ -1010,10 +1026,27 @@ async def complete_claim(
 ) -> RegistrationResult:
     """Redeem the one-time code the human reads from the service's email page.
 
-    The approver is asked with kind ``claim_code`` and must return the code as
-    its ``value``. A verified-email registration then yields its credential,
-    which is stored; an anonymous one keeps its key with the post-claim scopes.
+    The approver is asked once, with kind ``claim_code``, before anything is
+    sent, and must return the code as its ``value``. The code is then POSTed to
+    ``<claim_uri>/complete``. A verified-email registration yields its
+    credential, which is stored; an anonymous one keeps its key with the
+    post-claim scopes. A rejected code raises :class:`ClaimError` and leaves
+    ``pending`` usable for another attempt.
+
+    Raises:
+        ConfigurationError: ``pending`` is an anonymous registration whose claim
+            was never started (:func:`start_claim`).
+        ApprovalError: the human gave no code.
+        ClaimError: the service rejected the code (for example ``otp_invalid``,
+            or ``otp_not_generated`` before the user opened the email's link).
     """
+    if pending.flow == "anonymous" and pending.status != "initiated":
+        raise ConfigurationError(
+            f"The claim of anonymous registration {pending.registration_id} has not been started, "
+            "so no email with a one-time code exists.",
+            code="claim_not_started",
+            next_step="Call insforge_claim with the user's email address first.",
+        )
     _raise_if_expired(pending)
     complete_uri = pending.claim_uri.rstrip("/") + "/complete"
 

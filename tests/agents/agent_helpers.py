@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import httpx
+import pytest
 
 from insforge_tools.approvals import ApprovalDecision, ApprovalRequest, AutoApprover
 from insforge_tools.context import Context
+from insforge_tools.protocol import registration
 from insforge_tools.registry import invoke
 from insforge_tools.sandbox import Sandbox
 from insforge_tools.secrets import Secret
@@ -167,3 +170,31 @@ def issued_credentials(sandbox: Sandbox) -> set[str]:
     # The platform keeps one registration per user and audience, but issues a credential per request.
     with sandbox.platform_state.lock:
         return set(sandbox.platform_state.credentials)
+
+
+def claim_attempts(sandbox: Sandbox, registration_id: str) -> int:
+    """Return how many claim attempts (emails with a link) the platform opened for ``registration_id``."""
+    with sandbox.platform_state.lock:
+        attempts = sandbox.platform_state.claim_attempts.values()
+        return sum(1 for attempt in attempts if attempt.registration_id == registration_id)
+
+
+class RegistrationPosts:
+    """Records the path of every registration and claim POST the core sends, and sends it unchanged.
+
+    The platform opens no new claim attempt when ``/agent/auth/claim`` is POSTed
+    again with the same email, so a repeated claim start shows only here.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.paths: list[str] = []
+        send = registration.post_json
+
+        async def recording(url: str, payload: dict[str, Any], **options: Any) -> Any:
+            self.paths.append(urlsplit(url).path)
+            return await send(url, payload, **options)
+
+        monkeypatch.setattr(registration, "post_json", recording)
+
+    def count(self, path: str) -> int:
+        return self.paths.count(path)

@@ -8,10 +8,13 @@ from uuid import uuid4
 import pytest
 from agent_helpers import (
     ContextFactory,
+    RegistrationPosts,
     SandboxHuman,
+    claim_attempts,
     issued_credentials,
     make_table,
     open_claim_link,
+    read_mail,
     registration_ids,
     run_core,
     titles,
@@ -173,8 +176,11 @@ async def test_drop_table_approved_in_workflow(make_context: ContextFactory) -> 
     assert "Dropped." in str(response)
 
 
-async def test_verified_email_through_events(sandbox: Sandbox, make_context: ContextFactory) -> None:
+async def test_verified_email_through_events(
+    sandbox: Sandbox, make_context: ContextFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     context = await make_context(WorkflowApprover(timeout=60))
+    posts = RegistrationPosts(monkeypatch)
     email = f"{uuid4().hex[:8]}@example.com"
     register = {"resource_url": sandbox.resource_url, "flow": "verified_email", "email": email}
     llm = ScriptedFunctionCallingLLM(
@@ -191,6 +197,7 @@ async def test_verified_email_through_events(sandbox: Sandbox, make_context: Con
         if event.get("kind") == "claim_code":
             # The human opens the link in the mail and types the code the page shows.
             return await open_claim_link(sandbox, event.get("details")["registration_id"])
+        assert registration_ids(sandbox) == before  # consent comes before the registration
         return "yes"
 
     results, asked, _ = await run_agent(agent, "Register me by email.", answer)
@@ -200,14 +207,23 @@ async def test_verified_email_through_events(sandbox: Sandbox, make_context: Con
         ("claim_code", "insforge_claim"),
     ]
     assert outcome(results) == [("insforge_register", False), ("insforge_claim", False)]
-    assert "claim_pending" in str(results[0].tool_output.content)
+    assert "Status: claim_pending" in str(results[0].tool_output.content)
     assert "Status: claimed" in str(results[1].tool_output.content)
-    assert len(registration_ids(sandbox) - before) == 1
+    # Each tool call ran again when the response arrived, yet every request went out once.
+    [registration_id] = registration_ids(sandbox) - before
+    assert asked[1].get("details")["registration_id"] == registration_id
+    assert claim_attempts(sandbox, registration_id) == 1
+    assert posts.count("/agent/auth") == 1
+    assert posts.count("/agent/auth/claim") == 0
+    assert posts.count("/agent/auth/claim/complete") == 1
     assert context.credentials.get("user_api_key", sandbox.resource_url) is not None
 
 
-async def test_anonymous_claim_through_events(sandbox: Sandbox, make_context: ContextFactory) -> None:
+async def test_anonymous_claim_through_events(
+    sandbox: Sandbox, make_context: ContextFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     context = await make_context(WorkflowApprover(timeout=60))
+    posts = RegistrationPosts(monkeypatch)
     email = f"{uuid4().hex[:8]}@example.com"
     llm = ScriptedFunctionCallingLLM(
         script=[
@@ -220,6 +236,7 @@ async def test_anonymous_claim_through_events(sandbox: Sandbox, make_context: Co
         ]
     )
     agent = FunctionAgent(tools=InsForgeToolSpec(context).to_tool_list(), llm=llm)
+    before = registration_ids(sandbox)
 
     async def answer(event: Any) -> Any:
         if event.get("kind") == "claim_code":
@@ -228,11 +245,22 @@ async def test_anonymous_claim_through_events(sandbox: Sandbox, make_context: Co
 
     results, asked, _ = await run_agent(agent, "Register, then claim for me.", answer)
 
-    assert [event.get("kind") for event in asked] == ["consent", "claim_code"]
+    assert [(event.get("kind"), event.get("operation")) for event in asked] == [
+        ("consent", "insforge_claim"),
+        ("claim_code", "insforge_claim"),
+    ]
     assert outcome(results) == [
         ("insforge_register", False),
-        ("insforge_claim", True),
+        ("insforge_claim", False),
         ("insforge_claim", False),
     ]
-    assert "Call insforge_claim" in str(results[1].tool_output.content)
+    assert "Status: claim_pending" in str(results[1].tool_output.content)
     assert "Status: claimed" in str(results[2].tool_output.content)
+    [registration_id] = registration_ids(sandbox) - before
+    with sandbox.platform_state.lock:
+        assert sandbox.platform_state.registrations[registration_id].claimed
+    assert read_mail(sandbox, registration_id)["to"] == email
+    assert claim_attempts(sandbox, registration_id) == 1
+    assert posts.count("/agent/auth") == 1
+    assert posts.count("/agent/auth/claim") == 1
+    assert posts.count("/agent/auth/claim/complete") == 1

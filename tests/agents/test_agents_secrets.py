@@ -1,9 +1,9 @@
 """No credential reaches what agents emit: callbacks, instrumentation, messages and checkpoints.
 
 Each test runs a full loop (discover, register, an anonymous registration and
-its claim, login, link, metadata, a query) and scans everything recorded for the
-user API key, the admin key, every ID-JAG the provider issued, every claim token
-and every credential the platform issued.
+its claim in two calls, login, link, metadata, a query) and scans everything
+recorded for the user API key, the admin key, every ID-JAG the provider issued,
+every claim token and every credential the platform issued.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ def loop_steps(sandbox: Sandbox) -> list[tuple[str, dict[str, Any]]]:
         ("insforge_register", {"resource_url": sandbox.resource_url}),
         ("insforge_register", {"resource_url": sandbox.resource_url, "flow": "anonymous"}),
         ("insforge_claim", {"resource_url": sandbox.resource_url, "email": email}),
+        ("insforge_claim", {"resource_url": sandbox.resource_url}),
         ("insforge_login", {}),
         ("insforge_whoami", {}),
         ("insforge_link", {"api_base_url": sandbox.backend_url}),

@@ -36,19 +36,29 @@ async def test_verified_email_claimed(sandbox: Sandbox, make_context: ContextFac
     human = HumanApprover(sandbox)
     ctx = make_context(human)
 
-    result = await invoke(
+    pending = await invoke(
         ctx,
         "insforge_register",
         {"resource_url": sandbox.resource_url, "flow": "verified_email", "email": "ann@example.com"},
     )
 
-    assert isinstance(result, RegistrationResult)
+    assert isinstance(pending, RegistrationResult)
+    assert pending.status == "claim_pending"
+    assert human.kinds == ["consent"]
+    assert pending.stored_as is None
+    assert read_mail(sandbox, pending.registration_id)["to"] == "ann@example.com"
+    assert ctx.credentials.get("user_api_key", sandbox.resource_url) is None
+
+    result = await invoke(ctx, "insforge_claim", {"resource_url": sandbox.resource_url})
+
     assert result.status == "claimed"
+    assert result.registration_id == pending.registration_id
     assert human.kinds == ["consent", "claim_code"]
     assert human.requests[1].details["registration_id"] == result.registration_id
     assert result.stored_as is not None
     assert result.stored_as.kind == "user_api_key"
     assert result.stored_as.scope == sandbox.resource_url
+    assert pending_claims(ctx) == {}
 
     key = ctx.credentials.get("user_api_key", sandbox.resource_url)
     assert key is not None
@@ -59,39 +69,51 @@ async def test_verified_email_claimed(sandbox: Sandbox, make_context: ContextFac
     claim_token = claim_token_of(sandbox, result.registration_id)
     store_text = ctx.settings.credentials_path.read_text(encoding="utf-8")
     assert claim_token not in store_text
-    for text in texts_of(result):
+    for text in texts_of(pending) + texts_of(result):
         assert claim_token not in text
         assert key.reveal() not in text
 
 
-async def test_verified_email_code_later(sandbox: Sandbox, make_context: ContextFactory) -> None:
-    # The human has no code yet: the registration waits, and insforge_claim finishes it.
-    async def no_code_yet(request: ApprovalRequest) -> ApprovalDecision:
-        if request.kind == "claim_code":
-            return ApprovalDecision(approved=False, reason="The user has not opened the email yet.")
-        return ApprovalDecision(approved=True)
-
-    ctx = make_context(CallbackApprover(no_code_yet))
+async def test_verified_email_pending_result(sandbox: Sandbox, make_context: ContextFactory) -> None:
+    human = HumanApprover(sandbox)
+    ctx = make_context(human)
     args = {"resource_url": sandbox.resource_url, "flow": "verified_email", "email": "bo@example.com"}
 
     pending = await invoke(ctx, "insforge_register", args)
 
     assert pending.status == "claim_pending"
-    assert pending.stored_as is None
+    assert human.kinds == ["consent"]
     assert pending.next_step is not None
     assert "insforge_claim" in pending.next_step
-    assert "bo@example.com" in pending.next_step
+    assert "b…@example.com" in pending.next_step
+    assert sandbox.resource_url in pending.next_step
+    assert sandbox.resource_url in pending_claims(ctx)
     claim_token = claim_token_of(sandbox, pending.registration_id)
     for text in texts_of(pending):
         assert claim_token not in text
     assert ctx.credentials.get("user_api_key", sandbox.resource_url) is None
 
+
+async def test_claim_before_link_opened(sandbox: Sandbox, make_context: ContextFactory) -> None:
+    # The human types something before opening the email's link: no code exists yet.
+    async def too_early(request: ApprovalRequest) -> ApprovalDecision:
+        return ApprovalDecision(approved=True, value="123456" if request.kind == "claim_code" else None)
+
+    ctx = make_context(CallbackApprover(too_early))
+    args = {"resource_url": sandbox.resource_url, "flow": "verified_email", "email": "di@example.com"}
+    await invoke(ctx, "insforge_register", args)
+
+    with pytest.raises(ClaimError) as caught:
+        await invoke(ctx, "insforge_claim", {"resource_url": sandbox.resource_url})
+
+    assert caught.value.code == "otp_not_generated"
+    assert "open the link" in caught.value.next_step
+    assert "call insforge_claim again" in caught.value.next_step
+    assert sandbox.resource_url in pending_claims(ctx)
+
     ctx.approver = HumanApprover(sandbox)
     claimed = await invoke(ctx, "insforge_claim", {"resource_url": sandbox.resource_url})
-
     assert claimed.status == "claimed"
-    assert ctx.credentials.get("user_api_key", sandbox.resource_url) is not None
-    assert pending_claims(ctx) == {}
 
 
 async def test_verified_email_wrong_code(sandbox: Sandbox, make_context: ContextFactory) -> None:
@@ -112,9 +134,13 @@ async def test_verified_email_wrong_code(sandbox: Sandbox, make_context: Context
     assert caught.value.code == "otp_invalid"
     assert caught.value.status == 401
     assert "does not match" in caught.value.message
-    assert caught.value.next_step
+    assert "call insforge_claim again" in caught.value.next_step
     # A failed attempt keeps the claim, so the human can try again with the right code.
     assert sandbox.resource_url in pending_claims(ctx)
+
+    ctx.approver = HumanApprover(sandbox)
+    claimed = await invoke(ctx, "insforge_claim", {"resource_url": sandbox.resource_url})
+    assert claimed.status == "claimed"
 
 
 async def test_anonymous_then_claim(sandbox: Sandbox, make_context: ContextFactory) -> None:
@@ -144,13 +170,24 @@ async def test_anonymous_then_claim(sandbox: Sandbox, make_context: ContextFacto
         await invoke(ctx, "insforge_claim", {"resource_url": sandbox.resource_url})
     assert missing.value.code == "missing_email"
 
-    claimed = await invoke(
+    started = await invoke(
         ctx, "insforge_claim", {"resource_url": sandbox.resource_url, "email": "dee@example.com"}
     )
 
+    assert started.status == "claim_pending"
+    assert human.kinds == ["consent"]
+    assert read_mail(sandbox, registered.registration_id)["to"] == "dee@example.com"
+    assert started.next_step is not None
+    assert "d…@example.com" in started.next_step
+    record = ctx.credentials.record("anonymous_api_key", sandbox.resource_url)
+    assert record is not None
+    assert record.scopes == ["user:read", "projects:read"]
+
+    claimed = await invoke(ctx, "insforge_claim", {"resource_url": sandbox.resource_url})
+
     assert claimed.status == "claimed"
     assert human.kinds == ["consent", "claim_code"]
-    assert read_mail(sandbox, registered.registration_id)["to"] == "dee@example.com"
+    assert pending_claims(ctx) == {}
     full_scopes = ["user:read", "organizations:read", "projects:read", "projects:write"]
     record = ctx.credentials.record("anonymous_api_key", sandbox.resource_url)
     assert record is not None
@@ -167,7 +204,7 @@ async def test_anonymous_then_claim(sandbox: Sandbox, make_context: ContextFacto
     assert profile.json()["user"]["email"] == "dee@example.com"
     store_text = ctx.settings.credentials_path.read_text(encoding="utf-8")
     assert claim_token not in store_text
-    for text in texts_of(claimed):
+    for text in texts_of(started) + texts_of(claimed):
         assert claim_token not in text
         assert key.reveal() not in text
 
@@ -186,6 +223,7 @@ async def test_claimed_key_logs_cli_in(sandbox: Sandbox, make_context: ContextFa
     ctx = make_context(HumanApprover(sandbox))
     await invoke(ctx, "insforge_register", {"resource_url": sandbox.resource_url, "flow": "anonymous"})
     await invoke(ctx, "insforge_claim", {"resource_url": sandbox.resource_url, "email": "eve@example.com"})
+    await invoke(ctx, "insforge_claim", {"resource_url": sandbox.resource_url})
 
     login = await invoke(ctx, "insforge_login", {"resource_url": sandbox.resource_url})
 

@@ -80,10 +80,9 @@ async def test_wrong_code_error(sandbox: Sandbox, make_context: ContextFactory) 
     ctx = make_context(CallbackApprover(wrong_code))
     await invoke(ctx, "insforge_register", {"resource_url": sandbox.resource_url, "flow": "anonymous"})
 
+    await invoke(ctx, "insforge_claim", {"resource_url": sandbox.resource_url, "email": "fay@example.com"})
     with pytest.raises(ClaimError) as caught:
-        await invoke(
-            ctx, "insforge_claim", {"resource_url": sandbox.resource_url, "email": "fay@example.com"}
-        )
+        await invoke(ctx, "insforge_claim", {"resource_url": sandbox.resource_url})
 
     # The human never opened the link, so no code exists yet.
     assert caught.value.code == "otp_not_generated"

@@ -68,8 +68,10 @@ async def test_debug_run_logs_no_secret(
         "insforge_register",
         {"resource_url": resource, "flow": "verified_email", "email": "gil@example.com"},
     )
+    await invoke(by_email, "insforge_claim", {"resource_url": resource})
     await invoke(anonymous, "insforge_register", {"resource_url": resource, "flow": "anonymous"})
     await invoke(anonymous, "insforge_claim", {"resource_url": resource, "email": "hal@example.com"})
+    await invoke(anonymous, "insforge_claim", {"resource_url": resource})
 
     # A claim that fails with a wrong code, so error paths log too.
     async def wrong_code(request: ApprovalRequest) -> ApprovalDecision:
@@ -77,8 +79,9 @@ async def test_debug_run_logs_no_secret(
 
     failing.approver = CallbackApprover(wrong_code)
     await invoke(failing, "insforge_register", {"resource_url": resource, "flow": "anonymous"})
+    await invoke(failing, "insforge_claim", {"resource_url": resource, "email": "ida@example.com"})
     with pytest.raises(InsForgeError):
-        await invoke(failing, "insforge_claim", {"resource_url": resource, "email": "ida@example.com"})
+        await invoke(failing, "insforge_claim", {"resource_url": resource})
 
     # Revocation by the identity provider.
     logout_token = sandbox.provider.sign_logout_token(audience=resource)

@@ -12,6 +12,7 @@ from insforge_tools.context import Context
 from insforge_tools.credentials import CredentialStore
 from insforge_tools.errors import ApprovalError, ConfigurationError, InvalidInputError, NotFoundError
 from insforge_tools.operations.agent_auth import DISCOVERY_CACHE_KEY, PENDING_CLAIMS_KEY, forget_discovery
+from insforge_tools.protocol.registration import ClaimError
 from insforge_tools.registry import get_operation, invoke, render_result
 from insforge_tools.settings import Settings
 
@@ -116,10 +117,79 @@ async def test_anonymous_claim(
     with pytest.raises(InvalidInputError):
         await invoke(ctx, "insforge_claim", {"resource_url": resource})
 
-    claimed = await invoke(ctx, "insforge_claim", {"resource_url": resource, "email": "dana@example.com"})
+    started = await invoke(ctx, "insforge_claim", {"resource_url": resource, "email": "dana@example.com"})
+    assert started.status == "claim_pending"
+    assert "d…@example.com" in started.next_step
+    assert "insforge_claim" in started.next_step
+    assert store.record("anonymous_api_key", resource).scopes == ["api.read"]
+
+    claimed = await invoke(ctx, "insforge_claim", {"resource_url": resource})
     assert claimed.status == "claimed"
     assert ctx.state[PENDING_CLAIMS_KEY] == {}
     assert store.record("anonymous_api_key", resource).scopes == ["api.read", "api.write"]
+
+
+async def test_claim_one_question_per_call(
+    settings: Settings, store: CredentialStore, signing_key: SigningKey, loopback_service: LoopbackState
+) -> None:
+    asked: list[list[str]] = []
+
+    def decide(request: ApprovalRequest) -> ApprovalDecision:
+        asked[-1].append(request.kind)
+        return ApprovalDecision(approved=True, value=loopback_service.otp)
+
+    ctx = make_context(settings, store, signing_key, loopback_service, approver=CallbackApprover(decide))
+    resource = f"{loopback_service.base}/api/"
+    calls = [
+        (
+            "insforge_register",
+            {"resource_url": resource, "flow": "verified_email", "email": "erin@example.com"},
+        ),
+        ("insforge_claim", {"resource_url": resource}),
+        ("insforge_register", {"resource_url": resource, "flow": "anonymous"}),
+        ("insforge_claim", {"resource_url": resource, "email": "dana@example.com"}),
+        ("insforge_claim", {"resource_url": resource, "email": "dana@example.com"}),
+    ]
+    for name, args in calls:
+        asked.append([])
+        await invoke(ctx, name, args)
+
+    assert asked == [["consent"], ["claim_code"], [], ["consent"], ["claim_code"]]
+    assert ctx.state[PENDING_CLAIMS_KEY] == {}
+
+
+async def test_anonymous_claim_new_email(
+    settings: Settings, store: CredentialStore, signing_key: SigningKey, loopback_service: LoopbackState
+) -> None:
+    ctx = make_context(settings, store, signing_key, loopback_service)
+    resource = f"{loopback_service.base}/api/"
+    await invoke(ctx, "insforge_register", {"resource_url": resource, "flow": "anonymous"})
+    await invoke(ctx, "insforge_claim", {"resource_url": resource, "email": "dana@example.com"})
+
+    again = await invoke(ctx, "insforge_claim", {"resource_url": resource, "email": "dan@example.com"})
+
+    assert again.status == "claim_pending"
+    assert ctx.state[PENDING_CLAIMS_KEY][resource].email == "dan@example.com"
+    [entry] = loopback_service.claim_tokens.values()
+    assert entry["email"] == "dan@example.com"
+
+
+async def test_verified_email_other_email(
+    settings: Settings, store: CredentialStore, signing_key: SigningKey, loopback_service: LoopbackState
+) -> None:
+    ctx = make_context(settings, store, signing_key, loopback_service)
+    resource = f"{loopback_service.base}/api/"
+    await invoke(
+        ctx,
+        "insforge_register",
+        {"resource_url": resource, "flow": "verified_email", "email": "erin@example.com"},
+    )
+
+    with pytest.raises(InvalidInputError) as caught:
+        await invoke(ctx, "insforge_claim", {"resource_url": resource, "email": "someone@example.com"})
+
+    assert caught.value.code == "claim_in_progress"
+    assert resource in ctx.state[PENDING_CLAIMS_KEY]
 
 
 async def test_verified_email_register(
@@ -137,7 +207,13 @@ async def test_verified_email_register(
             "requested_credential_type": "access_token",
         },
     )
-    assert result.status == "claimed"
+    assert result.status == "claim_pending"
+    assert result.pending_claim is not None
+    assert "e…@example.com" in result.next_step
+    assert store.get("access_token", resource) is None
+
+    claimed = await invoke(ctx, "insforge_claim", {"resource_url": resource})
+    assert claimed.status == "claimed"
     assert store.get("access_token", resource) is not None
 
 
@@ -158,7 +234,12 @@ async def test_verified_email_claim_later(
         {"resource_url": resource, "flow": "verified_email", "email": "erin@example.com"},
     )
     assert first.status == "claim_pending"
-    assert "otp_invalid" in first.next_step
+
+    with pytest.raises(ClaimError) as caught:
+        await invoke(ctx, "insforge_claim", {"resource_url": resource})
+    assert caught.value.code == "otp_invalid"
+    assert "call insforge_claim again" in caught.value.next_step
+    assert resource in ctx.state[PENDING_CLAIMS_KEY]
 
     claimed = await invoke(ctx, "insforge_claim", {"resource_url": resource})
     assert claimed.status == "claimed"
@@ -197,6 +278,7 @@ async def test_logs_free_of_secrets(
     pending = ctx.state[PENDING_CLAIMS_KEY][resource]
     claim_token = pending.claim_token.reveal()
     await invoke(ctx, "insforge_claim", {"resource_url": resource, "email": "dana@example.com"})
+    await invoke(ctx, "insforge_claim", {"resource_url": resource})
 
     secrets = [
         store.get("user_api_key", resource).reveal(),

@@ -30,8 +30,11 @@ from insforge_tools.errors import (
 )
 from insforge_tools.protocol import (
     ERROR_CATALOGUE,
+    ClaimError,
     Discovery,
+    PendingClaim,
     RegistrationRejectedError,
+    RegistrationResult,
     RetryPolicy,
     UnsupportedFlowError,
     complete_claim,
@@ -571,6 +574,20 @@ EMAIL_CLAIMED = {
 }
 
 
+async def complete_with(
+    service: FakeService,
+    settings: Settings,
+    store: CredentialStore,
+    pending: PendingClaim,
+    approvals: Approvals,
+) -> RegistrationResult:
+    discovery = await reference_discovery(service, settings)
+    async with service.client() as client:
+        return await complete_claim(
+            discovery, pending, settings=settings, store=store, approver=approvals.approver, client=client
+        )
+
+
 async def test_verified_email_flow(settings: Settings, store: CredentialStore) -> None:
     service = reference_service()
     service.add("POST", REGISTER, json_response(EMAIL_REGISTERED))
@@ -591,11 +608,22 @@ async def test_verified_email_flow(settings: Settings, store: CredentialStore) -
         "assertion": "erin@example.com",
         "requested_credential_type": "access_token",
     }
+    assert approvals.kinds() == ["consent"]
+    assert approvals.requests[0].details["email"] == "erin@example.com"
+    assert result.status == "claim_pending"
+    assert result.stored_as is None
+    assert service.posts(COMPLETE) == []
+    assert store.get("access_token", RESOURCE) is None
+
+    pending = result.pending_claim
+    assert pending is not None
+    claimed = await complete_with(service, settings, store, pending, approvals)
+
     assert service.posts(COMPLETE)[0] == {"claim_token": EMAIL_REGISTERED["claim_token"], "otp": "886100"}
     assert approvals.kinds() == ["consent", "claim_code"]
-    assert approvals.requests[0].details["email"] == "erin@example.com"
-    assert result.status == "claimed"
-    assert result.stored_as.kind == "access_token"
+    assert approvals.requests[1].details["registration_id"] == EMAIL_REGISTERED["registration_id"]
+    assert claimed.status == "claimed"
+    assert claimed.stored_as.kind == "access_token"
     assert store.get("access_token", RESOURCE).reveal() == EMAIL_CLAIMED["credential"]
 
 
@@ -603,32 +631,31 @@ async def test_verified_email_pending(settings: Settings, store: CredentialStore
     service = reference_service()
     service.add("POST", REGISTER, json_response(EMAIL_REGISTERED))
     result = await run_register(
-        service,
-        settings,
-        store,
-        approvals=Approvals(code=None),
-        flow="verified_email",
-        email="erin@example.com",
+        service, settings, store, flow="verified_email", email="erin.smith@example.com"
     )
     assert result.status == "claim_pending"
+    assert result.registration_type == "email-verification"
     assert result.pending_claim is not None
     assert result.pending_claim.claim_token.reveal() == EMAIL_REGISTERED["claim_token"]
     dumped = result.model_dump_json()
     assert EMAIL_REGISTERED["claim_token"] not in dumped
     assert "insforge_claim" in result.next_step
+    assert "e…@example.com" in result.next_step
+    assert "erin.smith" not in result.next_step
+    assert RESOURCE in result.next_step
+
+
+async def test_code_denied_sends_nothing(settings: Settings, store: CredentialStore) -> None:
+    service = reference_service()
+    service.add("POST", REGISTER, json_response(EMAIL_REGISTERED))
+    service.add("POST", COMPLETE, json_response(EMAIL_CLAIMED))
+    result = await run_register(service, settings, store, flow="verified_email", email="erin@example.com")
+
+    with pytest.raises(ApprovalError):
+        await complete_with(service, settings, store, result.pending_claim, Approvals(code=None))
     assert service.posts(COMPLETE) == []
 
-    service.add("POST", COMPLETE, json_response(EMAIL_CLAIMED))
-    discovery = await reference_discovery(service, settings)
-    async with service.client() as client:
-        claimed = await complete_claim(
-            discovery,
-            result.pending_claim,
-            settings=settings,
-            store=store,
-            approver=Approvals().approver,
-            client=client,
-        )
+    claimed = await complete_with(service, settings, store, result.pending_claim, Approvals())
     assert claimed.status == "claimed"
 
 
@@ -642,16 +669,102 @@ async def test_verified_email_needs_email(settings: Settings, store: CredentialS
 async def test_wrong_otp_error(settings: Settings, store: CredentialStore) -> None:
     service = reference_service()
     service.add("POST", REGISTER, json_response(EMAIL_REGISTERED))
-    service.add(
-        "POST",
-        COMPLETE,
-        json_response(
-            {"error": "otp_invalid", "message": "The provided OTP does not match the claim attempt."}, 401
-        ),
+    wrong = json_response(
+        {"error": "otp_invalid", "message": "The provided OTP does not match the claim attempt."}, 401
     )
+    service.add("POST", COMPLETE, [wrong, json_response(EMAIL_CLAIMED)])
     result = await run_register(service, settings, store, flow="verified_email", email="erin@example.com")
+
+    with pytest.raises(ClaimError) as caught:
+        await complete_with(service, settings, store, result.pending_claim, Approvals(code="000000"))
+    assert caught.value.code == "otp_invalid"
+    assert caught.value.status == 401
+    assert len(service.posts(COMPLETE)) == 1
+
+    # The pending claim stays usable for the right code.
+    claimed = await complete_with(service, settings, store, result.pending_claim, Approvals(code="886100"))
+    assert claimed.status == "claimed"
+    assert service.posts(COMPLETE)[1]["otp"] == "886100"
+
+
+async def test_otp_not_generated(settings: Settings, store: CredentialStore) -> None:
+    service = reference_service()
+    service.add("POST", REGISTER, json_response(EMAIL_REGISTERED))
+    not_yet = {"error": "otp_not_generated", "message": "No OTP has been generated for this claim."}
+    service.add("POST", COMPLETE, json_response(not_yet, 400))
+    result = await run_register(service, settings, store, flow="verified_email", email="erin@example.com")
+
+    with pytest.raises(ClaimError) as caught:
+        await complete_with(service, settings, store, result.pending_claim, Approvals())
+    assert caught.value.code == "otp_not_generated"
+    assert "open the link" in caught.value.next_step
+
+
+class Paused(Exception):  # noqa: N818 - named after what LangGraph's interrupt() does
+    """Raised by :class:`PausingApprover` where a framework would pause for the human."""
+
+
+class PausingApprover:
+    """Pauses at every new question, then answers it when the call is run again, as LangGraph does."""
+
+    def __init__(self, code: str = "886100") -> None:
+        self.code = code
+        self.asked: list[str] = []
+        self.answered: set[str] = set()
+
+    async def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
+        key = f"{request.kind}:{request.summary}"
+        self.asked.append(request.kind)
+        if key not in self.answered:
+            self.answered.add(key)
+            raise Paused(request.kind)
+        return ApprovalDecision(approved=True, value=self.code if request.kind == "claim_code" else None)
+
+
+async def test_replayed_calls_send_once(settings: Settings, store: CredentialStore) -> None:
+    service = reference_service()
+    service.add("POST", REGISTER, json_response(EMAIL_REGISTERED))
+    service.add("POST", COMPLETE, json_response(EMAIL_CLAIMED))
+    approver = PausingApprover()
+    discovery = await reference_discovery(service, settings)
+
+    async def register_by_email() -> RegistrationResult:
+        async with service.client() as client:
+            return await register(
+                discovery,
+                settings=settings,
+                store=store,
+                approver=approver,
+                client=client,
+                flow="verified_email",
+                email="erin@example.com",
+            )
+
+    with pytest.raises(Paused):
+        await register_by_email()
+    assert service.posts(REGISTER) == []
+    result = await register_by_email()
     assert result.status == "claim_pending"
-    assert "otp_invalid" in result.next_step
+
+    async def complete() -> RegistrationResult:
+        async with service.client() as client:
+            return await complete_claim(
+                discovery,
+                result.pending_claim,
+                settings=settings,
+                store=store,
+                approver=approver,
+                client=client,
+            )
+
+    with pytest.raises(Paused):
+        await complete()
+    assert service.posts(COMPLETE) == []
+    claimed = await complete()
+
+    assert claimed.status == "claimed"
+    assert approver.asked == ["consent", "consent", "claim_code", "claim_code"]
+    assert len(service.posts(REGISTER)) == 1
     assert len(service.posts(COMPLETE)) == 1
 
 
@@ -720,6 +833,55 @@ async def test_anonymous_then_claim(settings: Settings, store: CredentialStore) 
     assert store.get("anonymous_api_key", RESOURCE).reveal() == ANONYMOUS["credential"]
 
 
+async def test_complete_before_start(settings: Settings, store: CredentialStore) -> None:
+    service = reference_service()
+    service.add("POST", REGISTER, json_response(ANONYMOUS))
+    result = await run_register(service, settings, store, flow="anonymous")
+    approvals = Approvals()
+
+    with pytest.raises(ConfigurationError) as caught:
+        await complete_with(service, settings, store, result.pending_claim, approvals)
+
+    assert caught.value.code == "claim_not_started"
+    assert approvals.requests == []
+    assert service.posts(COMPLETE) == []
+
+
+async def test_replayed_claim_start_sends_once(settings: Settings, store: CredentialStore) -> None:
+    service = reference_service()
+    service.add("POST", REGISTER, json_response(ANONYMOUS))
+    service.add(
+        "POST", CLAIM, json_response({"registration_id": ANONYMOUS["registration_id"], "status": "initiated"})
+    )
+    result = await run_register(service, settings, store, flow="anonymous")
+    pending = result.pending_claim
+    approver = PausingApprover()
+    discovery = await reference_discovery(service, settings)
+
+    async def start() -> PendingClaim:
+        async with service.client() as client:
+            return await start_claim(
+                discovery,
+                pending,
+                email="dana@example.com",
+                settings=settings,
+                approver=approver,
+                client=client,
+            )
+
+    with pytest.raises(Paused):
+        await start()
+    assert service.posts(CLAIM) == []
+    assert pending.status == "registered"
+
+    await start()
+
+    assert approver.asked == ["consent", "consent"]
+    assert len(service.posts(CLAIM)) == 1
+    assert pending.status == "initiated"
+    assert pending.email == "dana@example.com"
+
+
 async def test_claim_expired_locally(settings: Settings, store: CredentialStore) -> None:
     service = reference_service()
     service.add("POST", REGISTER, json_response(dict(ANONYMOUS, claim_token_expires="2001-01-01T00:00:00Z")))
@@ -751,7 +913,8 @@ async def test_no_secret_in_logs(
 
     service.add("POST", REGISTER, json_response(EMAIL_REGISTERED))
     service.add("POST", COMPLETE, json_response(EMAIL_CLAIMED))
-    await run_register(service, settings, store, flow="verified_email", email="erin@example.com")
+    pending = await run_register(service, settings, store, flow="verified_email", email="erin@example.com")
+    await complete_with(service, settings, store, pending.pending_claim, Approvals())
 
     secrets = [SUCCESS["credential"], EMAIL_REGISTERED["claim_token"], EMAIL_CLAIMED["credential"], "123456"]
     secrets += [
@@ -853,5 +1016,11 @@ async def test_loopback_claim_flows(
         email="erin@example.com",
         requested_credential_type="access_token",
     )
-    assert email.status == "claimed"
+    assert email.status == "claim_pending"
+    assert store.get("access_token", f"{base}/api/") is None
+
+    claimed = await complete_claim(
+        discovery, email.pending_claim, settings=settings, store=store, approver=approvals.approver
+    )
+    assert claimed.status == "claimed"
     assert store.get("access_token", f"{base}/api/").reveal().startswith("at_")

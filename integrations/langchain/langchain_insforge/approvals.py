@@ -9,7 +9,7 @@ from typing import Any
 from langgraph.config import get_config
 from langgraph.types import interrupt
 
-from insforge_tools._toolset import decision_from_response, deferred_code_decision
+from insforge_tools._toolset import decision_from_response
 from insforge_tools.approvals import ApprovalDecision, ApprovalRequest, Approver
 from insforge_tools.secrets import redact_data
 
@@ -43,29 +43,16 @@ class LangGraphApprover:
     a one-time code request the code as a string.
 
     It works only inside a graph compiled with a checkpointer and run with a
-    ``thread_id``, because resuming replays the tool call. Outside a graph run
-    (a direct ``tool.invoke()``) the request is denied with a reason saying so.
-
-    The replay repeats everything the tool call did before the pause. An
-    operation asks for its first approval before any side effect, but a
-    ``verified_email`` registration asks twice, with the registration request
-    sent in between: pausing for the one-time code there would register a
-    second time on resume, and the code the human read would belong to the
-    first registration. Starting the claim of an anonymous registration
-    (``insforge_claim`` with an email) has the same shape. So within one call
-    of these two tools the approver pauses for a ``claim_code`` request only
-    when it is the call's first request. A later one is denied with a reason
-    that tells the model to call ``insforge_claim`` again, which then pauses
-    for the code before it sends anything.
+    ``thread_id``, because resuming runs the tool call again from the start;
+    ``interrupt()`` then returns the response instead of pausing. Every InsForge
+    operation asks at most one question per call, before any side effect, so
+    that second run repeats no request. Outside a graph run (a direct
+    ``tool.invoke()``) the request is denied with a reason saying so.
     """
 
     name = "langgraph-interrupt"
 
     async def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
-        deferred = deferred_code_decision(request, approver=self.name)
-        if deferred is not None:
-            return deferred
-
         payload: dict[str, Any] = {
             "type": APPROVAL_INTERRUPT_TYPE,
             **redact_data(request.model_dump(mode="json")),

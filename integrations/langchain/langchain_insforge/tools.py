@@ -16,7 +16,6 @@ from insforge_tools._toolset import (
     format_validation_error,
     redact_result,
     run_operation,
-    tool_call_scope,
 )
 from insforge_tools.context import Context
 from insforge_tools.errors import InsForgeError
@@ -144,8 +143,7 @@ class InsForgeTool(BaseTool):
         args = self.operation.parse_args(kwargs)
 
         try:
-            with tool_call_scope():
-                result = await run_operation(self.operation, self.context, args)
+            result = await run_operation(self.operation, self.context, args)
         except InsForgeError as exc:
             if self.raise_errors:
                 raise

@@ -12,7 +12,7 @@ from typing import Any
 
 from llama_index.core.workflow import Context, HumanResponseEvent, InputRequiredEvent
 
-from insforge_tools._toolset import decision_from_response, deferred_code_decision
+from insforge_tools._toolset import decision_from_response
 from insforge_tools.approvals import ApprovalDecision, ApprovalRequest
 from insforge_tools.secrets import redact, redact_data
 
@@ -44,13 +44,10 @@ class WorkflowApprover:
     that text as the reason), the one-time code for a ``claim_code`` request,
     or a dict of :class:`~insforge_tools.approvals.ApprovalDecision` fields.
 
-    The workflow replays the tool call when the response arrives. Operations ask
-    for their first approval before any side effect, so that replay repeats
-    nothing. The one-time code of a verified_email registration (and of a
-    claim started with an email) comes after a request the call already sent;
-    the approver does not wait for it there but tells the model to call
-    ``insforge_claim``, which asks for the code first (see
-    :func:`insforge_tools._toolset.deferred_code_decision`).
+    The workflow runs the tool call again from the start when the response
+    arrives, and ``wait_for_event`` then returns it. Every InsForge operation
+    asks at most one question per call, before any side effect, so that second
+    run repeats no request.
 
     Outside a workflow (a direct ``tool.acall()``) there is nobody to ask, and
     the request is denied with a reason saying so.
@@ -66,10 +63,6 @@ class WorkflowApprover:
         self.timeout = timeout
 
     async def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
-        deferred = deferred_code_decision(request, approver=self.name)
-        if deferred is not None:
-            return deferred
-
         ctx = current_workflow_context.get()
         if ctx is None:
             return ApprovalDecision(

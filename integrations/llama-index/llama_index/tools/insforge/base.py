@@ -23,7 +23,6 @@ from insforge_tools._toolset import (
     redact_result,
     run_operation,
     select_operations,
-    tool_call_scope,
 )
 from insforge_tools.approvals import Approver
 from insforge_tools.context import AssertionProvider, Context
@@ -87,8 +86,7 @@ class InsForgeFunctionTool(FunctionTool):
             args = operation.parse_args(kwargs)
             token = current_workflow_context.set(_workflow_ctx)
             try:
-                with tool_call_scope():
-                    return redact_result(await run_operation(operation, context, args))
+                return redact_result(await run_operation(operation, context, args))
             finally:
                 current_workflow_context.reset(token)
 
