@@ -47,6 +47,7 @@ __all__ = [
     "read_cli_credentials",
     "read_project_link",
     "self_hosted_link",
+    "write_private_json",
     "write_project_link",
 ]
 
@@ -282,11 +283,20 @@ def write_project_link(workspace_dir: Path, link: ProjectLink) -> Path:
     """Write ``link`` to ``.insforge/project.json`` atomically with mode 0600 and return the path."""
     path = project_link_path(workspace_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
+    write_private_json(path, link.to_file_data())
+    return path
+
+
+def write_private_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically with mode 0600, as the CLI does.
+
+    The directory of ``path`` must exist.
+    """
     handle, temporary = tempfile.mkstemp(prefix=".project-", dir=path.parent)
     try:
         os.fchmod(handle, _FILE_MODE)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(link.to_file_data(), stream, indent=2)
+            json.dump(data, stream, indent=2)
             stream.write("\n")
             stream.flush()
             os.fsync(stream.fileno())
@@ -294,7 +304,6 @@ def write_project_link(workspace_dir: Path, link: ProjectLink) -> Path:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path
 
 
 class CliCredentials(BaseModel):

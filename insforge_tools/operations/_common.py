@@ -1,4 +1,4 @@
-"""Helpers shared by the storage, functions, deployments, secrets and logs operations."""
+"""Helpers shared by the storage, functions, deployments, secrets, database and logs operations."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from insforge_tools.approvals import ApprovalRequest, require_approval
 from insforge_tools.context import Context
 from insforge_tools.errors import InvalidInputError, ServerError
 from insforge_tools.secrets import Secret
 
-__all__ = ["cli_argv", "cut_text", "expect_dict", "first_of", "workspace_path"]
+__all__ = ["cli_argv", "confirm_destructive", "cut_text", "expect_dict", "first_of", "workspace_path"]
 
 # The CLI's link file contains the project's admin API key, so no operation reads or writes below it.
 _PRIVATE_DIR = ".insforge"
@@ -43,6 +44,21 @@ def workspace_path(ctx: Context, value: str, *, what: str) -> Path:
             next_step="Use a path outside the .insforge folder.",
         )
     return resolved
+
+
+async def confirm_destructive(ctx: Context, operation: str, summary: str, **details: Any) -> None:
+    """Ask ``ctx.approver`` to approve a destructive ``operation``, and raise unless it approves.
+
+    ``summary`` is the sentence the human reads and ``details`` the facts shown with it.
+    Call it before any side effect (see :func:`~insforge_tools.approvals.require_approval`).
+
+    Raises:
+        ApprovalError: The approver did not approve.
+    """
+    await require_approval(
+        ctx.approver,
+        ApprovalRequest(kind="destructive", operation=operation, summary=summary, details=details),
+    )
 
 
 def cli_argv(

@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from insforge_tools.approvals import ApprovalRequest, require_approval
 from insforge_tools.context import Context
 from insforge_tools.errors import NotFoundError, ServerError
 from insforge_tools.models.database import (
@@ -29,6 +28,7 @@ from insforge_tools.models.database import (
     TablesResult,
     json_safe,
 )
+from insforge_tools.operations._common import confirm_destructive
 from insforge_tools.registry import operation
 from insforge_tools.transports.project import HttpCall, call_project, require_link, select_transport
 
@@ -203,14 +203,12 @@ async def db_query(ctx: Context, args: DbQueryArgs) -> QueryResult:
     destructive, reason = is_destructive_sql(args.sql)
     if destructive:
         excerpt = args.sql if len(args.sql) <= 300 else args.sql[:300] + "…"
-        await require_approval(
-            ctx.approver,
-            ApprovalRequest(
-                kind="destructive",
-                operation="insforge_db_query",
-                summary=f"Run a SQL statement that changes or deletes data: {excerpt}",
-                details={"sql": args.sql, "reason": reason},
-            ),
+        await confirm_destructive(
+            ctx,
+            "insforge_db_query",
+            f"Run a SQL statement that changes or deletes data: {excerpt}",
+            sql=args.sql,
+            reason=reason,
         )
 
     payload: dict[str, Any] = {"query": args.sql}
@@ -481,7 +479,7 @@ class RecordFilter(BaseModel):
     @classmethod
     def _check_column(cls, value: str) -> str:
         if not _COLUMN_PATTERN.match(value):
-            raise ValueError("A column name must not contain spaces or any of = & , ( ) . : \"")
+            raise ValueError('A column name must not contain spaces or any of = & , ( ) . : "')
         return value
 
     @model_validator(mode="after")
@@ -717,14 +715,12 @@ async def records_update(ctx: Context, args: RecordsUpdateArgs) -> RecordsResult
 async def records_delete(ctx: Context, args: RecordsDeleteArgs) -> RecordsResult:
     """Delete the rows that meet the filters, after approval, and return them."""
     conditions = " and ".join(condition.describe() for condition in args.filters)
-    await require_approval(
-        ctx.approver,
-        ApprovalRequest(
-            kind="destructive",
-            operation="insforge_records_delete",
-            summary=f"Delete the rows of {args.table} where {conditions}.",
-            details={"table": args.table, "filters": [item.model_dump() for item in args.filters]},
-        ),
+    await confirm_destructive(
+        ctx,
+        "insforge_records_delete",
+        f"Delete the rows of {args.table} where {conditions}.",
+        table=args.table,
+        filters=[item.model_dump() for item in args.filters],
     )
 
     params = [condition.to_query() for condition in args.filters]

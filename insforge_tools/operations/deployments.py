@@ -22,7 +22,6 @@ import anyio
 import httpx
 from pydantic import BaseModel, Field, field_validator
 
-from insforge_tools.approvals import ApprovalRequest, require_approval
 from insforge_tools.context import Context
 from insforge_tools.errors import (
     InvalidInputError,
@@ -34,7 +33,13 @@ from insforge_tools.errors import (
 )
 from insforge_tools.links import ProjectLink, check_base_url
 from insforge_tools.models.deployments import DeploymentResult
-from insforge_tools.operations._common import cli_argv, expect_dict, first_of, workspace_path
+from insforge_tools.operations._common import (
+    cli_argv,
+    confirm_destructive,
+    expect_dict,
+    first_of,
+    workspace_path,
+)
 from insforge_tools.registry import operation
 from insforge_tools.secrets import Secret, redact, remember_secret
 from insforge_tools.transports.errors import error_for_response
@@ -299,15 +304,13 @@ async def deploy(ctx: Context, args: DeployArgs) -> DeploymentResult:
         transport_mode(ctx) == "http" and select_transport(ctx, link, has_cli=True, has_http=True) == "http"
     )
 
-    await require_approval(
-        ctx.approver,
-        ApprovalRequest(
-            kind="destructive",
-            operation="insforge_deploy",
-            summary=f"Deploy {args.directory} as the project's live website, "
-            "replacing the current deployment.",
-            details={"directory": str(root), "env_keys": sorted(args.env or {}), "meta": args.meta or {}},
-        ),
+    await confirm_destructive(
+        ctx,
+        "insforge_deploy",
+        f"Deploy {args.directory} as the project's live website, replacing the current deployment.",
+        directory=str(root),
+        env_keys=sorted(args.env or {}),
+        meta=args.meta or {},
     )
 
     if use_http:

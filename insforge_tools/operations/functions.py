@@ -22,7 +22,6 @@ import anyio
 import httpx
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from insforge_tools.approvals import ApprovalRequest, require_approval
 from insforge_tools.context import Context
 from insforge_tools.errors import (
     ApprovalError,
@@ -47,7 +46,14 @@ from insforge_tools.models.functions import (
     FunctionInvokeResult,
     FunctionsResult,
 )
-from insforge_tools.operations._common import cli_argv, cut_text, expect_dict, first_of, workspace_path
+from insforge_tools.operations._common import (
+    cli_argv,
+    confirm_destructive,
+    cut_text,
+    expect_dict,
+    first_of,
+    workspace_path,
+)
 from insforge_tools.operations.logs import fetch_logs
 from insforge_tools.registry import operation
 from insforge_tools.secrets import redact, redact_data
@@ -585,14 +591,11 @@ def _summarize_delete(result: FunctionDeleteResult) -> str:
 )
 async def functions_delete(ctx: Context, args: FunctionSlugArgs) -> FunctionDeleteResult:
     """Delete a function, after approval."""
-    await require_approval(
-        ctx.approver,
-        ApprovalRequest(
-            kind="destructive",
-            operation="insforge_functions_delete",
-            summary=f"Delete the edge function {args.slug}.",
-            details={"slug": args.slug},
-        ),
+    await confirm_destructive(
+        ctx,
+        "insforge_functions_delete",
+        f"Delete the edge function {args.slug}.",
+        slug=args.slug,
     )
     body = await call_project(
         ctx,

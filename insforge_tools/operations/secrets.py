@@ -16,11 +16,10 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from insforge_tools.approvals import ApprovalRequest, require_approval
 from insforge_tools.context import Context
 from insforge_tools.errors import ConflictError, InsForgeError, PermissionDeniedError, ServerError
 from insforge_tools.models.secrets import SecretChangeResult, SecretInfo, SecretsResult
-from insforge_tools.operations._common import cli_argv, first_of
+from insforge_tools.operations._common import cli_argv, confirm_destructive, first_of
 from insforge_tools.registry import operation
 from insforge_tools.secrets import REDACTED, Secret, remember_secret
 from insforge_tools.transports.project import HttpCall, call_project
@@ -208,14 +207,12 @@ async def secrets_set(ctx: Context, args: SecretSetArgs) -> SecretChangeResult:
         existing = next((item for item in await list_all_secrets(ctx) if item.key == args.key), None)
         _reject_reserved(existing, args.key)
         action = "updated" if existing is not None else "created"
-        await require_approval(
-            ctx.approver,
-            ApprovalRequest(
-                kind="destructive",
-                operation="insforge_secrets_set",
-                summary=f"{'Replace the value of' if existing else 'Create'} the secret {args.key}.",
-                details={"key": args.key, "action": action},
-            ),
+        await confirm_destructive(
+            ctx,
+            "insforge_secrets_set",
+            f"{'Replace the value of' if existing else 'Create'} the secret {args.key}.",
+            key=args.key,
+            action=action,
         )
 
         if existing is not None:
@@ -244,15 +241,7 @@ async def secrets_delete(ctx: Context, args: SecretKeyArgs) -> SecretChangeResul
     """Delete one secret, after approval."""
     existing = next((item for item in await list_all_secrets(ctx) if item.key == args.key), None)
     _reject_reserved(existing, args.key)
-    await require_approval(
-        ctx.approver,
-        ApprovalRequest(
-            kind="destructive",
-            operation="insforge_secrets_delete",
-            summary=f"Delete the secret {args.key}.",
-            details={"key": args.key},
-        ),
-    )
+    await confirm_destructive(ctx, "insforge_secrets_delete", f"Delete the secret {args.key}.", key=args.key)
     await call_project(
         ctx,
         cli=cli_argv("secrets", "delete", options=["-y"], positionals=[args.key]),

@@ -22,7 +22,6 @@ from urllib.parse import quote
 import anyio
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from insforge_tools.approvals import ApprovalRequest, require_approval
 from insforge_tools.context import Context
 from insforge_tools.errors import InvalidInputError, NotFoundError, ServerError
 from insforge_tools.links import check_base_url
@@ -35,7 +34,13 @@ from insforge_tools.models.storage import (
     ObjectsResult,
     StorageObject,
 )
-from insforge_tools.operations._common import cli_argv, expect_dict, first_of, workspace_path
+from insforge_tools.operations._common import (
+    cli_argv,
+    confirm_destructive,
+    expect_dict,
+    first_of,
+    workspace_path,
+)
 from insforge_tools.registry import operation
 from insforge_tools.transports.project import (
     HttpCall,
@@ -297,14 +302,11 @@ async def storage_create_bucket(ctx: Context, args: CreateBucketArgs) -> BucketR
 )
 async def storage_delete_bucket(ctx: Context, args: BucketNameArgs) -> BucketResult:
     """Delete a bucket, after approval."""
-    await require_approval(
-        ctx.approver,
-        ApprovalRequest(
-            kind="destructive",
-            operation="insforge_storage_delete_bucket",
-            summary=f"Delete the storage bucket {args.bucket} and every object in it.",
-            details={"bucket": args.bucket},
-        ),
+    await confirm_destructive(
+        ctx,
+        "insforge_storage_delete_bucket",
+        f"Delete the storage bucket {args.bucket} and every object in it.",
+        bucket=args.bucket,
     )
     body = await call_project(
         ctx,
@@ -613,14 +615,12 @@ def _summarize_delete_object(result: ObjectDeleteResult) -> str:
 )
 async def storage_delete_object(ctx: Context, args: DeleteObjectArgs) -> ObjectDeleteResult:
     """Delete one object, after approval."""
-    await require_approval(
-        ctx.approver,
-        ApprovalRequest(
-            kind="destructive",
-            operation="insforge_storage_delete_object",
-            summary=f"Delete the object {args.key} from the bucket {args.bucket}.",
-            details={"bucket": args.bucket, "key": args.key},
-        ),
+    await confirm_destructive(
+        ctx,
+        "insforge_storage_delete_object",
+        f"Delete the object {args.key} from the bucket {args.bucket}.",
+        bucket=args.bucket,
+        key=args.key,
     )
     # The CLI has no command to delete one object, so this request goes over HTTP.
     try:

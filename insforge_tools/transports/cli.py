@@ -19,14 +19,12 @@ Facts about the CLI (version 0.2.8) that this module relies on:
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import os
 import re
 import shutil
 import sys
-import tempfile
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
@@ -45,18 +43,24 @@ from insforge_tools.errors import (
     InsForgeError,
     InteractionRequiredError,
     InvalidInputError,
-    NotFoundError,
     NotLinkedError,
     PermissionDeniedError,
-    RateLimitError,
-    ServerError,
     TimeoutError,
     TransportError,
+)
+from insforge_tools.links import (
+    LEGACY_SELF_HOSTED_ORG_IDS,
+    LEGACY_SELF_HOSTED_PROJECT_IDS,
+    SELF_HOSTED_ORG_ID,
+    SELF_HOSTED_PROJECT_ID,
+    is_loopback_host,
+    project_link_path,
+    write_private_json,
 )
 from insforge_tools.secrets import Secret, redact, redact_data
 from insforge_tools.settings import Settings
 from insforge_tools.transports._process import MAX_OUTPUT_BYTES, ProcessOutcome, run_process
-from insforge_tools.transports.errors import error_for_code
+from insforge_tools.transports.errors import error_for_code, error_for_status
 
 __all__ = [
     "FAKE_ORG_ID",
@@ -72,15 +76,9 @@ __all__ = [
 
 logger = logging.getLogger("insforge_tools.transports.cli")
 
-FAKE_PROJECT_ID = "fa4e0000-1234-5678-90ab-cd1234567890"
-"""The project id the CLI writes for a self-hosted (direct) link."""
-
-FAKE_ORG_ID = "fa4e0001-1234-5678-90ab-cd1234567890"
-
-# Ids written by older CLI versions for a self-hosted link; 0.2.8 maps them to
-# the sentinel on read, and so does this module.
-_LEGACY_PROJECT_IDS = frozenset({"oss-project", "fa4e0000-1234-5678-90ab-0e02b2c3d479"})
-_LEGACY_ORG_IDS = frozenset({"oss-org", "fa4e0001-1234-5678-90ab-0e02b2c3d479"})
+# The CLI's names for the self-hosted sentinel ids. insforge_tools.links defines the values.
+FAKE_PROJECT_ID = SELF_HOSTED_PROJECT_ID
+FAKE_ORG_ID = SELF_HOSTED_ORG_ID
 
 EXCERPT_CHARS = 200
 """Characters of unexpected CLI output quoted in an error."""
@@ -375,7 +373,7 @@ class CliRunner:
     def login_state(self, cwd: Path | None = None) -> LoginState:
         """Read ``credentials.json`` and ``project.json`` and report what the CLI would do with them."""
         logged_in = _has_platform_credential(self._home_dir() / ".insforge" / "credentials.json")
-        project_file = (cwd or self.settings.workspace_dir) / ".insforge" / "project.json"
+        project_file = project_link_path(cwd or self.settings.workspace_dir)
         try:
             text = project_file.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -394,7 +392,7 @@ class CliRunner:
 
         project_id = project["project_id"]
         oss_host = project.get("oss_host") if isinstance(project.get("oss_host"), str) else None
-        self_hosted = project_id == FAKE_PROJECT_ID or project_id in _LEGACY_PROJECT_IDS
+        self_hosted = project_id == FAKE_PROJECT_ID or project_id in LEGACY_SELF_HOSTED_PROJECT_IDS
         problem = None
         if self_hosted and (oss_host is None or not _has_scheme(oss_host)):
             problem = _host_problem(project_file, oss_host)
@@ -446,7 +444,10 @@ class CliRunner:
         return state
 
     def _repair_self_hosted_link(self, workspace: Path, state: LoginState) -> LoginState:
-        project_file = workspace / ".insforge" / "project.json"
+        # Stricter than the read-time repair in insforge_tools.links, because it runs before a CLI
+        # process starts: a self-hosted link without a usable http(s) URL is rejected here. The
+        # file's other keys are written back as they were.
+        project_file = project_link_path(workspace)
         project = json.loads(project_file.read_text(encoding="utf-8"))
         host = state.oss_host or ""
         if not _has_scheme(host):
@@ -460,9 +461,9 @@ class CliRunner:
                 )
             project["oss_host"] = "http://" + host.rstrip("/")
         project["project_id"] = FAKE_PROJECT_ID
-        if project.get("org_id") in _LEGACY_ORG_IDS or "org_id" not in project:
+        if project.get("org_id") in LEGACY_SELF_HOSTED_ORG_IDS or "org_id" not in project:
             project["org_id"] = FAKE_ORG_ID
-        _write_private_json(project_file, project)
+        write_private_json(project_file, project)
         logger.info("Repaired the self-hosted link in %s (backend %s)", project_file, project["oss_host"])
         return self.login_state(workspace)
 
@@ -653,16 +654,10 @@ def _message_failure(command: str, text: str, message: str, common: dict[str, An
     ):
         return CliUsageError(text, **common)
     if status is not None:
-        if status >= 500:
-            return ServerError(text, retryable=True, **common)
-        if status == 401:
-            return AuthError(text, **common)
-        if status == 403:
-            return PermissionDeniedError(text, **common)
-        if status == 404:
-            return NotFoundError(text, **common)
-        if status == 429:
-            return RateLimitError(text, retryable=True, **common)
+        # The same status classes as the HTTP transport. Any other status stays a plain CLI failure.
+        by_status = error_for_status(text, status, common)
+        if by_status is not None:
+            return by_status
     return CliError(text, **common)
 
 
@@ -828,29 +823,10 @@ def _has_scheme(url: str) -> bool:
 
 
 def _is_loopback_host(host_and_port: str) -> bool:
-    host = urlsplit("//" + host_and_port).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit("//" + host_and_port).hostname or "")
 
 
 def _host_problem(project_file: Path, oss_host: str | None) -> str:
     if not oss_host:
         return f"{project_file} has no oss_host."
     return f"the oss_host {oss_host!r} in {project_file} has no http:// or https:// scheme."
-
-
-def _write_private_json(path: Path, data: Any) -> None:
-    """Write ``data`` to ``path`` atomically with mode 0600, as the CLI does."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".project-", suffix=".json")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(data, file, indent=2)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

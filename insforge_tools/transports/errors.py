@@ -31,7 +31,7 @@ from insforge_tools.errors import (
 )
 from insforge_tools.secrets import redact
 
-__all__ = ["error_for_code", "error_for_response", "join_message"]
+__all__ = ["error_for_code", "error_for_response", "error_for_status", "join_message"]
 
 # The SQL endpoint returns 403 FORBIDDEN both for a missing privilege and for SQL that it
 # rejects by content (unparsable, transaction control, SET ROLE …). The second kind is
@@ -88,7 +88,13 @@ def _postgrest_error(code: str, message: str, extra: dict[str, Any]) -> InsForge
     return InvalidInputError(message, **extra)
 
 
-def _error_for_status(message: str, status: int, extra: dict[str, Any]) -> InsForgeError:
+def error_for_status(message: str, status: int, extra: Mapping[str, Any]) -> InsForgeError | None:
+    """Return the typed error that an HTTP ``status`` alone implies, or ``None`` for any other status.
+
+    Only 401, 403, 404, 409, 429 and 5xx name a failure class, so each caller picks its own
+    fallback for the rest. ``extra`` contains the error's keyword arguments
+    (``code``, ``status``, ``exit_code``, ``details``).
+    """
     if status == 401:
         return AuthError(message, **extra)
     if status == 403:
@@ -101,6 +107,13 @@ def _error_for_status(message: str, status: int, extra: dict[str, Any]) -> InsFo
         return RateLimitError(message, retryable=True, **extra)
     if status >= 500:
         return ServerError(message, retryable=True, next_step=_SERVER_NEXT_STEP, **extra)
+    return None
+
+
+def _error_for_status(message: str, status: int, extra: dict[str, Any]) -> InsForgeError:
+    error = error_for_status(message, status, extra)
+    if error is not None:
+        return error
     if 400 <= status < 500:
         return InvalidInputError(message, **extra)
     return InsForgeError(message, **extra)
