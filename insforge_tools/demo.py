@@ -176,13 +176,13 @@ def _llama_index_llm(model_name: str) -> Any:
         raise SystemExit(f"--model must look like 'provider:model', got {model_name!r}.")
     if provider == "openai":
         try:
-            from llama_index.llms.openai import OpenAI  # type: ignore[import-not-found]
+            from llama_index.llms.openai import OpenAI
         except ImportError:
             raise SystemExit("--model openai:… needs `pip install llama-index-llms-openai`.") from None
         return OpenAI(model=model)
     if provider == "anthropic":
         try:
-            from llama_index.llms.anthropic import Anthropic  # type: ignore[import-not-found]
+            from llama_index.llms.anthropic import Anthropic
         except ImportError:
             raise SystemExit("--model anthropic:… needs `pip install llama-index-llms-anthropic`.") from None
         return Anthropic(model=model)

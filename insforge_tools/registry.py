@@ -112,7 +112,7 @@ def operation(
             description=description,
             args_model=args_model,
             result_model=result_model,
-            func=func,  # type: ignore[arg-type]
+            func=func,
             read_only=read_only,
             destructive=destructive,
             needs_consent=needs_consent,

@@ -433,7 +433,9 @@ async def functions_deploy(ctx: Context, args: FunctionDeployArgs) -> FunctionDe
         raise _with_excerpt(failure, args.slug, await deploy_log_excerpt(ctx))
 
     function = data["function"] if isinstance(data.get("function"), dict) else {"slug": args.slug}
-    deployment = data.get("deployment") if isinstance(data.get("deployment"), dict) else {}
+    deployment = data.get("deployment")
+    if not isinstance(deployment, dict):
+        deployment = {}
     logger.info("Function %s %s.", args.slug, action)
     return FunctionDeployResult(
         function=_function_info(function),
@@ -550,6 +552,7 @@ async def functions_invoke(ctx: Context, args: FunctionInvokeArgs) -> FunctionIn
     """Invoke a function and return its response, whatever its status."""
     link = require_link(ctx)
     chosen = select_transport(ctx, link, has_cli=True, has_http=True)
+    status: int | None
     if chosen == "http":
         status, content_type, body = await _invoke_over_http(ctx, link, args)
     else:

@@ -98,7 +98,9 @@ def parse_log_entries(body: Any) -> list[LogEntry]:
             continue
         if not isinstance(item, dict):
             continue
-        inner = item.get("body") if isinstance(item.get("body"), dict) else {}
+        inner = item.get("body")
+        if not isinstance(inner, dict):
+            inner = {}
         level = first_of(item, "level", "severity") or inner.get("level")
         details = inner.get("metadata") if isinstance(inner.get("metadata"), dict) else None
         entries.append(

@@ -383,7 +383,9 @@ async def storage_list_objects(ctx: Context, args: ListObjectsArgs) -> ObjectsRe
         body = {"data": body}
     data = expect_dict(body, "object list")
     items = first_of(data, "data", "objects") or []
-    pagination = data.get("pagination") if isinstance(data.get("pagination"), dict) else {}
+    pagination = data.get("pagination")
+    if not isinstance(pagination, dict):
+        pagination = {}
     if not items and args.offset == 0:
         # The backend lists an unknown bucket as empty (200), so an empty first page
         # is checked against the bucket list to tell "no objects" from "no bucket".

@@ -235,7 +235,7 @@ def error_for_response(status: int, body: bytes, *, method: str = "", path: str 
         next_actions = data.get("nextActions")
         code = data["error"] if isinstance(raw_message, str) and raw_message else None
         text = join_message(message, next_actions if isinstance(next_actions, str) else None)
-        details = {"next_actions": next_actions} if isinstance(next_actions, str) else {}
+        details: dict[str, Any] = {"next_actions": next_actions} if isinstance(next_actions, str) else {}
         return error_for_code(code, text, status=status, details=details)
 
     if isinstance(data, dict) and isinstance(data.get("code"), str) and "message" in data:

@@ -196,6 +196,10 @@ class HttpTransport:
         if api_key is not None:
             request_headers["Authorization"] = f"Bearer {api_key.reveal()}"
 
+        # httpx's annotation accepts pairs only as a list or a tuple. A tuple copy type-checks
+        # because tuples are covariant, and it keeps repeated names.
+        query = params if params is None or isinstance(params, Mapping) else tuple(params)
+
         state = _RetryState()
         while True:
             try:
@@ -203,7 +207,7 @@ class HttpTransport:
                 response = await client.request(
                     method,
                     url,
-                    params=params,
+                    params=query,
                     json=json_body,
                     files=files,
                     headers=request_headers,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 from insforge_tools.context import Context
 from insforge_tools.errors import ConfigurationError, NotLinkedError
@@ -74,7 +74,7 @@ def transport_mode(ctx: Context) -> TransportMode:
             f"The transport setting {mode!r} is not one of auto, cli, http.",
             next_step="Set the transport to auto, cli or http.",
         )
-    return mode  # type: ignore[no-any-return]
+    return cast(TransportMode, mode)
 
 
 def http_transport(ctx: Context) -> HttpTransport:
