@@ -166,10 +166,11 @@ NAMES = (
 )
 
 
-def sample_operations(*names: str) -> list[Operation]:
-    """Return the named operations above (all of them by default), in a fixed order.
+# Take the sample operations out of the global registry again, so that toolkits
+# built from the registry elsewhere in the same test run expose only product tools.
+_SAMPLES: dict[str, Operation] = {name: registry._REGISTRY.pop(name) for name in NAMES}
 
-    Read from the registry table directly: ``get_operation`` would also import
-    every product operation, which these tests do not need.
-    """
-    return [registry._REGISTRY[name] for name in names or NAMES]
+
+def sample_operations(*names: str) -> list[Operation]:
+    """Return the named operations above (all of them by default), in a fixed order."""
+    return [_SAMPLES[name] for name in names or NAMES]

@@ -658,10 +658,22 @@ async def test_corrupt_project_file(fake_cli: FakeCli, workspace: Path) -> None:
     assert "not valid JSON" in caught.value.message
 
 
-def test_process_group_cleanup_leaves_no_children() -> None:
+def _child_pids() -> set[int]:
+    import psutil
+
+    return {child.pid for child in psutil.Process(os.getpid()).children(recursive=True)}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def children_before_module() -> set[int]:
+    """Child processes that existed before this module's tests, such as another module's sandbox."""
+    return _child_pids()
+
+
+def test_process_group_cleanup_leaves_no_children(children_before_module: set[int]) -> None:
     # Every test above waits for its processes; none of them may be left over.
-    leftovers = [child for child in __import__("psutil").Process(os.getpid()).children(recursive=True)]
-    assert [child for child in leftovers if is_alive(child.pid)] == []
+    leftovers = _child_pids() - children_before_module
+    assert [pid for pid in leftovers if is_alive(pid)] == []
 
 
 async def test_runner_bounds_concurrent_processes(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import decimal
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
+from insforge_tools import registry
 from insforge_tools.context import Context
 from insforge_tools.registry import Operation, operation, render_result, to_json_text, truncate_text
 
@@ -27,10 +28,13 @@ async def echo(ctx: Context, args: EchoArgs) -> EchoResult:
     return EchoResult(text=args.text)
 
 
-def _echo_operation() -> Operation:
-    from insforge_tools import registry
+# Keep the test operation out of the global registry, so that toolkits built
+# elsewhere in the same test run expose only product tools.
+_ECHO: Operation = registry._REGISTRY.pop("insforge_test_registry_echo")
 
-    return registry._REGISTRY["insforge_test_registry_echo"]
+
+def _echo_operation() -> Operation:
+    return _ECHO
 
 
 async def test_operation_validates_arguments(tmp_path) -> None:
