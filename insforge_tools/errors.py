@@ -76,6 +76,10 @@ class InsForgeError(Exception):
 
     default_next_step = ""
 
+    # A CLI or server can put megabytes into an error text; a model, a log line or a
+    # traceback needs the start of it.
+    max_message_chars = 4000
+
     def __init__(
         self,
         message: str,
@@ -87,7 +91,7 @@ class InsForgeError(Exception):
         retryable: bool = False,
         details: dict[str, Any] | None = None,
     ) -> None:
-        self.message = redact(message)
+        self.message = _cap(redact(message), self.max_message_chars)
         self.next_step = redact(next_step if next_step is not None else self.default_next_step)
         self.code = code
         self.status = status
@@ -113,6 +117,12 @@ class InsForgeError(Exception):
         if self.retryable:
             data["retryable"] = True
         return data
+
+
+def _cap(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} [message cut: {len(text)} characters in all]"
 
 
 class ConfigurationError(InsForgeError):

@@ -67,7 +67,12 @@ class Settings(BaseModel):
         description="argv prefix that runs the InsForge CLI. "
         "None: $INSFORGE_CLI, else npx with the pinned version.",
     )
-    cli_timeout: float = Field(default=60.0, gt=0, description="Seconds one CLI run may take.")
+    cli_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds one CLI run may take. insforge_link allows 180 s, because the CLI's link "
+        "installs agent skills with npx and retries its usage ping.",
+    )
     cli_max_concurrency: int = Field(
         default=8,
         ge=1,

@@ -157,9 +157,13 @@ async def _validate_link(
     return True, None, len(tables) if isinstance(tables, list) else None
 
 
+def _cloud_label(project_name: str | None) -> str:
+    return f"cloud project {project_name}" if project_name else "cloud project"
+
+
 def _summarize_link(result: LinkResult) -> str:
     project = result.project
-    kind = "self-hosted backend" if project.self_hosted else f"cloud project {project.project_name}".strip()
+    kind = "self-hosted backend" if project.self_hosted else _cloud_label(project.project_name)
     lines = [f"Linked this workspace to the {kind} at {project.oss_host} (project id {project.project_id})."]
     if result.validated:
         tables = f" and sees {result.table_count} tables" if result.table_count is not None else ""
@@ -231,7 +235,7 @@ def _summarize_current(result: CurrentResult) -> str:
         lines.append("No project is linked in this workspace; use insforge_link.")
     else:
         project = result.project
-        kind = "self-hosted backend" if project.self_hosted else f"cloud project {project.project_name}"
+        kind = "self-hosted backend" if project.self_hosted else _cloud_label(project.project_name)
         lines.append(
             f"Linked to the {kind} at {project.oss_host} (project id {project.project_id}); "
             f"project calls use {result.transport}."

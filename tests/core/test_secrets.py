@@ -86,3 +86,10 @@ def test_error_message_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
     logging.getLogger("insforge_tools.test").error("failed: %s", error)
     assert "uak_LEAKEDKEY123456" not in str(error)
     assert "uak_LEAKEDKEY123456" not in caplog.text
+
+
+def test_error_message_is_capped() -> None:
+    error = AuthError("x" * 100_000)
+
+    assert len(error.message) < 4100
+    assert error.message.endswith("[message cut: 100000 characters in all]")

@@ -1024,3 +1024,23 @@ async def test_loopback_claim_flows(
     )
     assert claimed.status == "claimed"
     assert store.get("access_token", f"{base}/api/").reveal().startswith("at_")
+
+
+async def test_server_clock_rejection_names_clock(
+    settings: Settings, store: CredentialStore, signing_key: SigningKey
+) -> None:
+    # A service whose clock runs behind this machine rejects iat as lying in the future.
+    service = reference_service()
+    too_early = json_response(
+        {"error": "not_yet_valid", "error_description": "The assertion's iat lies in the future."}, status=400
+    )
+    service.add("POST", REGISTER, too_early)
+
+    with pytest.raises(RegistrationRejectedError) as caught:
+        await run_register(service, settings, store, assertion_provider=signing_key.minter())
+
+    assert caught.value.code == "not_yet_valid"
+    assert "clock" in caught.value.next_step
+    bodies = service.posts(REGISTER)
+    assert len(bodies) == 2
+    assert jti_of(bodies[0]) != jti_of(bodies[1])
