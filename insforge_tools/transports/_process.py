@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,9 @@ PIPE_GRACE_AFTER_EXIT_SECONDS = 2.0
 
 _READ_CHUNK_BYTES = 64 * 1024
 
+_STOP_CHECK_BYTES = 64 * 1024
+"""Output size after which ``stop_when`` is no longer called."""
+
 
 @dataclass(frozen=True)
 class ProcessOutcome:
@@ -53,6 +56,7 @@ class ProcessOutcome:
         timed_out: The deadline passed and the process tree was stopped.
         output_exceeded: The output cap was reached and the process tree was stopped.
         duration: Seconds from start to the end of cleanup.
+        stopped_early: ``stop_when`` matched the output and the process tree was stopped.
     """
 
     returncode: int | None
@@ -61,15 +65,23 @@ class ProcessOutcome:
     timed_out: bool
     output_exceeded: bool
     duration: float
+    stopped_early: bool = False
 
 
 class _Collector:
     """Chunks from both pipes, with one shared byte budget."""
 
-    def __init__(self, limit: int, scope: anyio.CancelScope) -> None:
+    def __init__(
+        self,
+        limit: int,
+        scope: anyio.CancelScope,
+        stop_when: Callable[[bytes, bytes], bool] | None = None,
+    ) -> None:
         self.limit = limit
         self.total = 0
         self.exceeded = False
+        self.stop_when = stop_when
+        self.stopped_early = False
         self.scope = scope
         self.stdout = bytearray()
         self.stderr = bytearray()
@@ -90,6 +102,15 @@ class _Collector:
                     self.exceeded = True
                     self.scope.cancel()
                     return
+                # Prompts come first, so only the start of the output is checked.
+                if (
+                    self.stop_when is not None
+                    and self.total <= _STOP_CHECK_BYTES
+                    and self.stop_when(bytes(self.stdout), bytes(self.stderr))
+                ):
+                    self.stopped_early = True
+                    self.scope.cancel()
+                    return
         finally:
             self.open_pipes -= 1
             if self.open_pipes == 0:
@@ -103,8 +124,12 @@ async def run_process(
     env: Mapping[str, str],
     timeout: float,  # noqa: ASYNC109 - the deadline also drives the process-tree cleanup
     max_output: int = MAX_OUTPUT_BYTES,
+    stop_when: Callable[[bytes, bytes], bool] | None = None,
 ) -> ProcessOutcome:
     """Run ``argv`` with stdin closed, read both pipes to EOF, and stop the tree on any early exit.
+
+    ``stop_when(stdout, stderr)`` is called as output arrives; when it returns True
+    the process tree is stopped at once (for a command that waits for a human).
 
     Raises:
         OSError: The executable could not be started (``FileNotFoundError``, ``PermissionError``).
@@ -144,7 +169,7 @@ async def run_process(
 
     try:
         with anyio.CancelScope() as output_scope:
-            collector = _Collector(max_output, output_scope)
+            collector = _Collector(max_output, output_scope, stop_when)
             with anyio.move_on_after(timeout) as deadline:
                 async with anyio.create_task_group() as group:
                     group.start_soon(collector.drain, process.stdout, collector.stdout)
@@ -160,7 +185,7 @@ async def run_process(
         raise
 
     assert collector is not None
-    if timed_out or collector.exceeded:
+    if timed_out or collector.exceeded or collector.stopped_early:
         with anyio.CancelScope(shield=True):
             await _stop_tree(process)
         returncode = None
@@ -179,6 +204,7 @@ async def run_process(
         timed_out=timed_out,
         output_exceeded=collector.exceeded,
         duration=time.monotonic() - started,
+        stopped_early=collector.stopped_early,
     )
 
 

@@ -27,7 +27,7 @@ import shutil
 import sys
 import threading
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -303,9 +303,9 @@ class CliRunner:
         if "--json" not in [arg for arg in full_args if isinstance(arg, str)]:
             full_args.append("--json")
 
-        outcome, masked = await self._execute(full_args, timeout=timeout, cwd=cwd)
+        outcome, masked = await self._execute(full_args, timeout=timeout, cwd=cwd, stop_when=_waits_for_human)
         command = _command_label(full_args)
-        if outcome.timed_out:
+        if outcome.timed_out or outcome.stopped_early:
             # Output that was printed before the deadline often shows why the
             # CLI waited (a login, a prompt): report that instead of the timeout.
             stdout = _decode(outcome.stdout)
@@ -313,6 +313,8 @@ class CliRunner:
             waiting = _interaction_error(command, stdout, stderr, exit_code=None)
             if waiting is not None:
                 raise waiting
+            if outcome.stopped_early:
+                raise InteractionRequiredError(f"`insforge {command}` waited for a human and was stopped.")
             raise self._timeout_error(masked, outcome, timeout)
 
         result = self._result(masked, outcome)
@@ -481,6 +483,7 @@ class CliRunner:
         *,
         timeout: float | None,  # noqa: ASYNC109 - forwarded to the process runner
         cwd: Path | None,
+        stop_when: Callable[[bytes, bytes], bool] | None = None,
     ) -> tuple[ProcessOutcome, tuple[str, ...]]:
         command = self.resolve_command()
         revealed = [*command, *(arg.reveal() if isinstance(arg, Secret) else str(arg) for arg in args)]
@@ -494,7 +497,9 @@ class CliRunner:
 
         try:
             async with _run_slots(self.settings.cli_max_concurrency):
-                outcome = await run_process(revealed, cwd=workdir, env=self.build_env(), timeout=limit)
+                outcome = await run_process(
+                    revealed, cwd=workdir, env=self.build_env(), timeout=limit, stop_when=stop_when
+                )
         except FileNotFoundError:
             if not os.path.isdir(workdir):  # noqa: ASYNC240 - one stat after a failed start
                 raise ConfigurationError(
@@ -516,7 +521,11 @@ class CliRunner:
                 "and was stopped.",
                 next_step="Narrow the request (a LIMIT, a filter, fewer rows) and try again.",
             )
-        if outcome.timed_out:
+        if outcome.stopped_early:
+            logger.warning(
+                "insforge %s waited for a human and was stopped after %.1f s", label, outcome.duration
+            )
+        elif outcome.timed_out:
             logger.warning("insforge %s timed out after %.1f s and was stopped", label, outcome.duration)
         else:
             logger.info("insforge %s exited %s in %.2f s", label, outcome.returncode, outcome.duration)
@@ -741,6 +750,27 @@ def _interaction_error(
             next_step="Pass the answer as an argument (-y to confirm) or ask a human to run the command.",
         )
     return None
+
+
+def _waits_for_human(stdout: bytes, stderr: bytes) -> bool:
+    """Tell whether the output so far shows the CLI waiting for a login, a browser or an answer.
+
+    In JSON mode a successful command prints JSON on stdout, so stdout is only read
+    for prompts while it does not start with a JSON value; the CLI prints browser
+    URLs and npx's install question on stderr.
+    """
+    err = strip_ansi(stderr[-4096:].decode("utf-8", errors="replace"))
+    if _NPX_PROMPT_PATTERN.search(err) or _OPEN_URL_PATTERN.search(err):
+        return True
+    out = strip_ansi(stdout[:4096].decode("utf-8", errors="replace"))
+    if out.lstrip()[:1] in ("{", "["):
+        return False
+    return bool(
+        _LOGIN_LINE in out
+        or _NPX_PROMPT_PATTERN.search(out)
+        or _SELECT_PROMPT_PATTERN.search(out)
+        or _CONFIRM_PROMPT_PATTERN.search(out)
+    )
 
 
 def _missing_argument(prompt: str) -> str:

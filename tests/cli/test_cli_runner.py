@@ -698,3 +698,54 @@ async def test_runner_bounds_concurrent_processes(tmp_path: Path) -> None:
     events = [line.split() for line in log.read_text().splitlines()]
     kinds = [kind for kind, _ in events]
     assert kinds == ["start", "end"] * 3
+
+
+@pytest.mark.parametrize(
+    ("stdout_text", "stderr_text", "code"),
+    [
+        ("Select an organization:\\n 1) org-a\\n 2) org-b\\n", "", "PROMPT"),
+        (
+            "\\u2502\\n\\u25cf  You need to log in to continue.\\n",
+            "Waiting for authentication...\\n",
+            "LOGIN_REQUIRED",
+        ),
+        (
+            "",
+            "To sign in, open this URL in your browser:  http://127.0.0.1:9/authorize?x=1\\n",
+            "BROWSER_ACTION_REQUIRED",
+        ),
+    ],
+)
+async def test_waiting_cli_is_stopped_early(
+    tmp_path: Path, stdout_text: str, stderr_text: str, code: str
+) -> None:
+    # The fake waits far longer than the runner's timeout; the runner must stop it as soon as it
+    # shows that it waits for a human, long before that timeout.
+    script = tmp_path / "waiting_cli.py"
+    script.write_text(
+        "import sys, time\n"
+        f"sys.stdout.write({stdout_text!r}); sys.stdout.flush()\n"
+        f"sys.stderr.write({stderr_text!r}); sys.stderr.flush()\n"
+        "time.sleep(600)\n"
+    )
+    settings = Settings(cli_command=(sys.executable, str(script)), workspace_dir=tmp_path, cli_timeout=100)
+    runner = CliRunner(settings)
+
+    with anyio.fail_after(30):
+        with pytest.raises(errors.InteractionRequiredError) as caught:
+            await runner.run_json(["link", "--project-id", "p-1"])
+
+    assert caught.value.code == code
+
+
+async def test_json_mentioning_prompt_is_not_stopped(tmp_path: Path) -> None:
+    script = tmp_path / "docs_cli.py"
+    script.write_text(
+        "import json\n"
+        "print(json.dumps({'content': 'Select an organization:\\nTo sign in, open this URL'}, indent=2))\n"
+    )
+    runner = CliRunner(Settings(cli_command=(sys.executable, str(script)), workspace_dir=tmp_path))
+
+    result = await runner.run_json(["docs"])
+
+    assert result["content"].startswith("Select an organization:")
