@@ -205,6 +205,7 @@ def _repair_oss_host(data: dict[str, Any], path: Path) -> bool:
     raise ConfigurationError(
         f"The project link {path} stores the backend URL {host!r} without a scheme, so it is unclear whether "
         "to use http or https.",
+        code="RELINK_REQUIRED",
         next_step=_RELINK_STEP,
     )
 

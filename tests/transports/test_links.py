@@ -127,6 +127,7 @@ def test_schemeless_remote_rejected(workspace: Path) -> None:
         load_project_link(workspace)
     assert "insforge_link" in caught.value.next_step
     assert "db.example.com:7130" in caught.value.message
+    assert caught.value.code == "RELINK_REQUIRED"
 
 
 def test_schemeless_cloud_rebuilt(workspace: Path) -> None:
