@@ -16,13 +16,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from insforge_tools.approvals import ApprovalDecision, ApprovalRequest
-from insforge_tools.context import Context
+from insforge_tools.approvals import ApprovalDecision, ApprovalRequest, Approver
+from insforge_tools.context import AssertionProvider, Context
+from insforge_tools.credentials import CredentialStore
 from insforge_tools.errors import InsForgeError
 from insforge_tools.registry import Operation, get_operations, truncate_text
 from insforge_tools.secrets import redact, redact_data
+from insforge_tools.settings import Settings
 
 __all__ = [
+    "build_context",
     "MAX_ERROR_CHARS",
     "TOOL_NAME_PATTERN",
     "NamedOperation",
@@ -85,6 +88,22 @@ async def run_operation(operation: Operation, context: Context, args: BaseModel)
         raise OperationResultError(
             f"The operation {operation.name!r} raised a validation error of its own: {exc}"
         ) from exc
+
+
+def build_context(
+    *,
+    approver: Approver | None,
+    store: CredentialStore | None,
+    assertion_provider: AssertionProvider | None,
+    **settings_kwargs: Any,
+) -> Context:
+    """Return a new context from settings fields; ``approver=None`` keeps the denying default."""
+    context = Context(
+        settings=Settings(**settings_kwargs), store=store, assertion_provider=assertion_provider
+    )
+    if approver is not None:
+        context.approver = approver
+    return context
 
 
 def sanitize_tool_name(name: str) -> str:

@@ -10,12 +10,11 @@ from langchain.agents.middleware.human_in_the_loop import DecisionType
 from langchain_core.tools import BaseTool, BaseToolkit
 from pydantic import ConfigDict, InstanceOf, PrivateAttr
 
-from insforge_tools._toolset import select_operations
+from insforge_tools._toolset import build_context, select_operations
 from insforge_tools.approvals import Approver, DenyingApprover
 from insforge_tools.context import AssertionProvider, Context
 from insforge_tools.credentials import CredentialStore
 from insforge_tools.registry import Operation
-from insforge_tools.settings import Settings
 from langchain_insforge.approvals import HumanInTheLoopApprover, LangGraphApprover
 from langchain_insforge.tools import InsForgeTool
 
@@ -141,11 +140,9 @@ class InsForgeToolkit(BaseToolkit):
             **settings_kwargs: Fields of :class:`~insforge_tools.settings.Settings`,
                 such as ``workspace_dir`` or ``max_result_chars``.
         """
-        context = Context(
-            settings=Settings(**settings_kwargs), store=store, assertion_provider=assertion_provider
+        context = build_context(
+            approver=approver, store=store, assertion_provider=assertion_provider, **settings_kwargs
         )
-        if approver is not None:
-            context.approver = approver
         return cls(
             context=context,
             read_only=read_only,

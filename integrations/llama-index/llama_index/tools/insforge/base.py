@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from insforge_tools._sync import run_sync
 from insforge_tools._toolset import (
     NamedOperation,
+    build_context,
     format_error,
     format_validation_error,
     redact_result,
@@ -29,7 +30,6 @@ from insforge_tools.context import AssertionProvider, Context
 from insforge_tools.credentials import CredentialStore
 from insforge_tools.errors import InsForgeError
 from insforge_tools.registry import Operation, render_result
-from insforge_tools.settings import Settings
 
 __all__ = ["InsForgeFunctionTool", "InsForgeToolSpec"]
 
@@ -264,11 +264,9 @@ class InsForgeToolSpec(BaseToolSpec):
             **settings_kwargs: Fields of :class:`~insforge_tools.settings.Settings`,
                 such as ``workspace_dir`` or ``max_result_chars``.
         """
-        context = Context(
-            settings=Settings(**settings_kwargs), store=store, assertion_provider=assertion_provider
+        context = build_context(
+            approver=approver, store=store, assertion_provider=assertion_provider, **settings_kwargs
         )
-        if approver is not None:
-            context.approver = approver
         return cls(
             context,
             read_only=read_only,
