@@ -1,8 +1,8 @@
 """Human approval of actions that assert the user's identity or destroy data.
 
 The core asks ``ctx.approver`` before such an action and goes on only with an
-approved :class:`ApprovalDecision`. The default, :class:`DenyingApprover`, says
-no and tells the model that a human must approve. Adapters supply approvers
+approved :class:`ApprovalDecision`. The default, :class:`DenyingApprover`, denies
+and tells the model that a human must approve. Adapters supply approvers
 native to their framework; plain Python code can use :class:`CallbackApprover`.
 """
 
@@ -29,7 +29,7 @@ ApprovalKind = Literal["consent", "claim_code", "destructive"]
 
 
 class ApprovalRequest(BaseModel):
-    """What a human is asked to decide."""
+    """A decision put to a human."""
 
     kind: ApprovalKind = Field(
         description="consent: let the agent register with the user's identity; "
@@ -42,7 +42,7 @@ class ApprovalRequest(BaseModel):
 
 
 class ApprovalDecision(BaseModel):
-    """A human's answer."""
+    """A human's decision on an :class:`ApprovalRequest`."""
 
     approved: bool
     reason: str = ""
@@ -58,7 +58,7 @@ class Approver(Protocol):
 
 
 class DenyingApprover:
-    """The default approver: denies everything and says that a human must approve."""
+    """The default approver: denies every request and tells the model that a human must approve."""
 
     async def __call__(self, request: ApprovalRequest) -> ApprovalDecision:
         return ApprovalDecision(
@@ -79,7 +79,7 @@ class AutoApprover:
 
     Args:
         notify: Called with each request before it is approved, for example to print a notice.
-        value: The text to answer ``claim_code`` requests with.
+        value: The text returned for ``claim_code`` requests.
     """
 
     def __init__(

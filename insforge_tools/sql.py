@@ -617,7 +617,7 @@ def _unrecognised(token: _Token) -> _Verdict:
     label = token.text if token.kind in (_WORD, _NAME, _OP) and token.text else token.kind
     if token.kind == _WORD and _PLAIN_WORD.fullmatch(token.text):
         # PostgreSQL's grammar is fixed (extensions cannot add statements), and
-        # _HANDLERS knows every word a statement can start with. Any other plain
+        # _HANDLERS lists every word a statement can start with. Any other plain
         # word is a typo such as "selct" that the server rejects as a syntax error,
         # so it goes through and the model sees the server's error.
         return _read(f"{label!r} starts no PostgreSQL statement; the server rejects it")
